@@ -1,0 +1,180 @@
+"""Read-only ARM adapter: jobs, executions, the environment's log setup, and job metrics.
+
+Only GETs. The SDK clients are the real ones; `Endpoints` decides whether they talk to Azure or to
+the local emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.core.rest import HttpRequest
+from azure.mgmt.appcontainers.aio import ContainerAppsAPIClient
+from azure.mgmt.monitor.aio import MonitorManagementClient
+
+from bot.azure.endpoints import Endpoints
+from bot.azure.faults import upstream
+from bot.azure.resources import parse_execution, parse_job, split_id
+from bot.errors import JobNotFound, NotApplicable, UpstreamError
+from bot.evidence.rows import iso
+from bot.intake import JobSpec
+from bot.model import Execution, Job, JobRef, LogSetup, MetricSeries, Window
+
+DIAGNOSTIC_SETTINGS_API = "2021-05-01-preview"
+WORKSPACE_API = "2023-09-01"
+# An environment's log destination changes rarely; re-reading it on every triage would put two more
+# calls on the critical path.
+LOG_SETUP_TTL_S = 600.0
+
+
+class ArmReader:
+    """Implements the JobsReader port over azure-mgmt-appcontainers and azure-mgmt-monitor."""
+
+    def __init__(
+        self,
+        credential: Any,
+        subscriptions: Sequence[str],
+        endpoints: Endpoints,
+        *,
+        catalog: Mapping[str, str] | None = None,
+        workspace_override: str | None = None,
+    ) -> None:
+        if not subscriptions:
+            raise ValueError("at least one subscription is needed to look up jobs")
+        self._credential = credential
+        self._subscriptions = list(subscriptions)
+        self._endpoints = endpoints
+        self._catalog = {k.lower(): v for k, v in (catalog or {}).items()}  # job name -> resource group
+        self._workspace_override = workspace_override
+        self._apps: dict[str, ContainerAppsAPIClient] = {}
+        self._monitors: dict[str, MonitorManagementClient] = {}
+        self._log_setups: dict[str, tuple[float, LogSetup]] = {}
+
+    def _app(self, subscription: str) -> ContainerAppsAPIClient:
+        if subscription not in self._apps:
+            self._apps[subscription] = ContainerAppsAPIClient(
+                self._credential, subscription, base_url=self._endpoints.arm, **self._endpoints.client_kwargs()
+            )
+        return self._apps[subscription]
+
+    def _monitor(self, subscription: str) -> MonitorManagementClient:
+        if subscription not in self._monitors:
+            self._monitors[subscription] = MonitorManagementClient(
+                self._credential, subscription, base_url=self._endpoints.arm, **self._endpoints.client_kwargs()
+            )
+        return self._monitors[subscription]
+
+    async def close(self) -> None:
+        for client in [*self._apps.values(), *self._monitors.values()]:
+            await client.close()
+
+    # -- jobs -------------------------------------------------------------------------------------
+
+    async def find_job(self, spec: JobSpec) -> Job:
+        subscription = spec.subscription or self._subscriptions[0]
+        resource_group = spec.resource_group or self._catalog.get(spec.name.lower())
+        if resource_group:
+            try:
+                async with upstream("Azure Resource Manager"):
+                    raw = await self._app(subscription).jobs.get(resource_group, spec.name)
+                return parse_job(raw.as_dict())
+            except ResourceNotFoundError:
+                pass  # fall through to a search, which also yields suggestions
+        jobs = await self.list_jobs()
+        for job in jobs:
+            if job.ref.name.lower() == spec.name.lower():
+                return job
+        names = sorted({job.ref.name for job in jobs})
+        lowered = {n.lower(): n for n in names}
+        close = difflib.get_close_matches(spec.name.lower(), list(lowered), n=3, cutoff=0.5)
+        partial = [n for n in names if spec.name.lower() in n.lower() and n.lower() not in close]
+        raise JobNotFound(spec.name, [lowered[c] for c in close] + partial[: 3 - len(close)])
+
+    async def list_jobs(self) -> Sequence[Job]:
+        async def one(subscription: str) -> list[Job]:
+            async with upstream("Azure Resource Manager"):
+                return [parse_job(raw.as_dict()) async for raw in self._app(subscription).jobs.list_by_subscription()]
+
+        lists = await asyncio.gather(*(one(s) for s in self._subscriptions))
+        return [job for jobs in lists for job in jobs]
+
+    async def executions(self, job: JobRef) -> Sequence[Execution]:
+        async with upstream("Azure Resource Manager"):
+            pages = self._app(job.subscription).jobs_executions.list(job.resource_group, job.name)
+            return [parse_execution(raw.as_dict()) async for raw in pages]
+
+    # -- where the logs are -------------------------------------------------------------------------
+
+    async def log_setup(self, job: Job) -> LogSetup:
+        if self._workspace_override:
+            return LogSetup(self._workspace_override, "log-analytics")
+        if not job.environment_id:
+            raise NotApplicable("the job names no managed environment")
+        cached = self._log_setups.get(job.environment_id.lower())
+        if cached and time.monotonic() - cached[0] < LOG_SETUP_TTL_S:
+            return cached[1]
+        setup = await self._read_log_setup(job.environment_id)
+        self._log_setups[job.environment_id.lower()] = (time.monotonic(), setup)
+        return setup
+
+    async def _read_log_setup(self, environment_id: str) -> LogSetup:
+        subscription, resource_group = split_id(environment_id)
+        name = environment_id.rstrip("/").rsplit("/", 1)[-1]
+        async with upstream("Azure Resource Manager"):
+            env = (await self._app(subscription).managed_environments.get(resource_group, name)).as_dict()
+        logs = (env.get("properties") or {}).get("appLogsConfiguration") or {}
+        destination = str(logs.get("destination") or "")
+        if destination == "log-analytics":
+            workspace = (logs.get("logAnalyticsConfiguration") or {}).get("customerId")
+            if workspace:
+                return LogSetup(str(workspace), destination)
+        if destination == "azure-monitor":
+            return LogSetup(await self._workspace_from_diagnostics(subscription, environment_id), destination)
+        raise NotApplicable(f"the environment {name} does not send logs to a Log Analytics workspace")
+
+    async def _workspace_from_diagnostics(self, subscription: str, environment_id: str) -> str:
+        settings = await self._get(subscription, f"{environment_id}/providers/Microsoft.Insights/diagnosticSettings",
+                                   DIAGNOSTIC_SETTINGS_API)
+        for setting in settings.get("value") or []:
+            workspace_id = (setting.get("properties") or {}).get("workspaceId")
+            if workspace_id:
+                workspace = await self._get(subscription, str(workspace_id), WORKSPACE_API)
+                customer_id = (workspace.get("properties") or {}).get("customerId")
+                if customer_id:
+                    return str(customer_id)
+        raise NotApplicable("the environment's diagnostic settings send logs to no Log Analytics workspace")
+
+    async def _get(self, subscription: str, path: str, api_version: str) -> dict[str, Any]:
+        """A plain ARM GET through the same pipeline (auth, retries, TLS) as the SDK operations."""
+        async with upstream("Azure Resource Manager"):
+            response = await self._app(subscription).send_request(
+                HttpRequest("GET", f"{path}?api-version={api_version}")
+            )
+            if response.status_code >= 400:
+                raise UpstreamError(f"Azure Resource Manager answered HTTP {response.status_code} for {path}")
+            body: dict[str, Any] = response.json()
+            return body
+
+    # -- metrics ----------------------------------------------------------------------------------
+
+    async def metric(self, job: JobRef, name: str, window: Window) -> MetricSeries:
+        async with upstream("Azure Monitor metrics"):
+            response = await self._monitor(job.subscription).metrics.list(
+                job.id,
+                timespan=f"{iso(window.start)}/{iso(window.end)}",
+                interval="PT1M",
+                metricnames=name,
+                aggregation="Maximum",
+            )
+        points: list[tuple[Any, float]] = []
+        unit = ""
+        for metric in response.value or []:
+            unit = str(metric.unit or "")
+            for series in metric.timeseries or []:
+                points += [(p.time_stamp, float(p.maximum)) for p in series.data or [] if p.maximum is not None]
+        return MetricSeries(name, unit, tuple(sorted(points)))

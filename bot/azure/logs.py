@@ -1,0 +1,75 @@
+"""Read-only Log Analytics adapter: runs the canned KQL files through azure-monitor-query.
+
+Several `query_workspace` calls run concurrently (the batch API is deprecated). One limiter per
+process bounds them, because the service allows 5 concurrent queries per identity: an alert storm
+queues here instead of failing there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from azure.monitor.query import LogsQueryPartialResult
+from azure.monitor.query.aio import LogsQueryClient
+
+from bot.azure.endpoints import Endpoints
+from bot.azure.faults import upstream
+from bot.errors import UpstreamError
+from bot.kql import render
+from bot.model import QueryResult, Window
+
+SERVICE_CONCURRENCY = 5
+SERVER_TIMEOUT_S = 30
+
+
+class LogAnalyticsReader:
+    """Implements the LogsReader port."""
+
+    def __init__(self, credential: Any, endpoints: Endpoints, *, concurrency: int = SERVICE_CONCURRENCY) -> None:
+        self._client = LogsQueryClient(credential, endpoint=endpoints.logs, **endpoints.client_kwargs())
+        self._limiter = asyncio.Semaphore(concurrency)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def query(
+        self, workspace_id: str, query_name: str, params: Mapping[str, object], window: Window
+    ) -> QueryResult:
+        text = render(query_name, **params)
+        async with self._limiter, upstream("Log Analytics"):
+            response = await self._client.query_workspace(
+                workspace_id, text, timespan=(window.start, window.end), server_timeout=SERVER_TIMEOUT_S
+            )
+        if isinstance(response, LogsQueryPartialResult):
+            tables, partial = response.partial_data, _partial_reason(response.partial_error)
+        else:
+            tables, partial = response.tables, None
+        if not tables:
+            if partial:
+                raise UpstreamError(f"Log Analytics returned no rows: {partial}")
+            return QueryResult(())
+        table = tables[0]
+        rows = tuple(
+            {column: _native(kind, value) for column, kind, value in zip(table.columns, table.columns_types, row,
+                                                                          strict=False)}
+            for row in table.rows
+        )
+        return QueryResult(rows, partial)
+
+
+def _native(kind: str, value: Any) -> Any:
+    # The service sends dynamic values as JSON text; the SDK leaves them as strings.
+    if kind == "dynamic" and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _partial_reason(error: Any) -> str:
+    message = getattr(error, "message", None) or str(error)
+    return f"partial result ({message})"

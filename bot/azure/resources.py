@@ -1,0 +1,101 @@
+"""ARM REST JSON (camelCase, as GET returns it) -> core model. One function per shape, no SDK types."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from bot.model import Container, Execution, ExecutionStatus, Job, JobRef, ScaleRule
+
+_ID = re.compile(r"/subscriptions/([^/]+)/resourceGroups/([^/]+)/", re.IGNORECASE)
+DEFAULT_MAX_EXECUTIONS = 100
+DEFAULT_POLLING_S = 30
+
+
+def parse_time(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def split_id(resource_id: str) -> tuple[str, str]:
+    """(subscription, resource group) of an ARM id."""
+    match = _ID.search(resource_id)
+    if not match:
+        raise ValueError(f"not an ARM resource id: {resource_id!r}")
+    return match.group(1), match.group(2)
+
+
+def parse_containers(template: Mapping[str, Any] | None) -> tuple[Container, ...]:
+    containers = []
+    for raw in (template or {}).get("containers") or []:
+        resources = raw.get("resources") or {}
+        cpu = resources.get("cpu")
+        containers.append(Container(
+            name=str(raw.get("name") or ""),
+            image=str(raw.get("image") or ""),
+            cpu=float(cpu) if cpu is not None else None,
+            memory=resources.get("memory"),
+            # Names only: values can be secrets and never leave this function.
+            env_names=tuple(sorted(str(e.get("name")) for e in raw.get("env") or [] if e.get("name"))),
+        ))
+    return tuple(containers)
+
+
+def parse_job(raw: Mapping[str, Any]) -> Job:
+    props = raw.get("properties") or {}
+    config = props.get("configuration") or {}
+    event = config.get("eventTriggerConfig") or {}
+    scale = event.get("scale") or {}
+    subscription, resource_group = split_id(str(raw["id"]))
+    system = raw.get("systemData") or {}
+    rules = tuple(
+        ScaleRule(
+            name=str(rule.get("name") or ""),
+            type=str(rule.get("type") or ""),
+            metadata={str(k): str(v) for k, v in (rule.get("metadata") or {}).items()},
+            uses_identity=bool(rule.get("identity")),
+        )
+        for rule in scale.get("rules") or []
+    )
+    return Job(
+        ref=JobRef(str(raw["name"]), resource_group, subscription, str(raw["id"])),
+        location=str(raw.get("location") or ""),
+        environment_id=str(props.get("environmentId") or props.get("managedEnvironmentId") or ""),
+        trigger_type=str(config.get("triggerType") or ""),
+        replica_timeout_s=_int(config.get("replicaTimeout")),
+        replica_retry_limit=_int(config.get("replicaRetryLimit")),
+        parallelism=_int(event.get("parallelism")) or 1,
+        max_executions=_int(scale.get("maxExecutions")) or DEFAULT_MAX_EXECUTIONS,
+        polling_interval_s=_int(scale.get("pollingInterval")) or DEFAULT_POLLING_S,
+        rules=rules,
+        containers=parse_containers(props.get("template")),
+        tags={str(k): str(v) for k, v in (raw.get("tags") or {}).items()},
+        running_state=props.get("runningState"),
+        last_modified_by=system.get("lastModifiedBy"),
+        last_modified_at=parse_time(system.get("lastModifiedAt")),
+    )
+
+
+def parse_execution(raw: Mapping[str, Any]) -> Execution:
+    props = raw.get("properties") or {}
+    return Execution(
+        name=str(raw.get("name") or ""),
+        status=ExecutionStatus.parse(props.get("status")),
+        start=parse_time(props.get("startTime")),
+        end=parse_time(props.get("endTime")),
+        containers=parse_containers(props.get("template")),
+        reason=props.get("reason"),
+        message=props.get("message"),
+    )
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,30 @@
+"""Build the Azure readers from config and endpoints (the composition root's Azure half)."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from typing import Any
+
+from bot.azure.arm import ArmReader
+from bot.azure.endpoints import Endpoints
+from bot.azure.logs import LogAnalyticsReader
+from bot.azure.queues import QueueDepthReader
+from bot.config import Config
+from bot.evidence.sources import Readers
+
+
+@asynccontextmanager
+async def azure_readers(credential: Any, endpoints: Endpoints, config: Config) -> AsyncIterator[Readers]:
+    catalog = {name: entry.resource_group for name, entry in config.jobs.items() if entry.resource_group}
+    queues = {name: entry.queue for name, entry in config.jobs.items() if entry.queue}
+    arm = ArmReader(credential, config.subscriptions, endpoints, catalog=catalog,
+                    workspace_override=config.workspace_id)
+    logs = LogAnalyticsReader(credential, endpoints)
+    queue = QueueDepthReader(credential, endpoints, sources=queues)
+    try:
+        yield Readers(jobs=arm, logs=logs, queues=queue)
+    finally:
+        await arm.close()
+        await logs.close()
+        await queue.close()

@@ -1,0 +1,96 @@
+"""jobbot.yaml: one schema shared by every feature, validated at start with every problem listed at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import ConfigError
+
+_TOP = {"azure", "slack", "jobs", "access", "alerts"}
+_AZURE = {"subscriptions", "workspace_id", "log_destination", "check_deadline_s"}
+_JOB = {"resource_group", "subscription", "channel", "owners", "runbooks", "queue", "post_console_excerpts"}
+
+
+@dataclass(frozen=True, slots=True)
+class JobEntry:
+    name: str
+    resource_group: str | None = None
+    subscription: str | None = None
+    channel: str | None = None
+    owners: Mapping[str, Any] = field(default_factory=dict)
+    runbooks: Mapping[str, str] = field(default_factory=dict)
+    queue: Mapping[str, str] = field(default_factory=dict)  # where the event source is, if the rule can't say
+    post_console_excerpts: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    subscriptions: tuple[str, ...] = ()
+    workspace_id: str | None = None
+    check_deadline_s: float = 4.0
+    alert_channel: str | None = None
+    jobs: Mapping[str, JobEntry] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict)  # sections owned by later features (access, alerts)
+
+    def job(self, name: str) -> JobEntry | None:
+        return self.jobs.get(name.lower())
+
+
+def load_config(path: str | Path | None) -> Config:
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError([f"{path}: cannot read: {error}"]) from None
+    return parse_config(raw, str(path))
+
+
+def parse_config(raw: Any, origin: str = "config") -> Config:
+    problems: list[str] = []
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{origin}: the top level must be a mapping"])
+    problems += [f"{origin}: {key}: unknown key" for key in raw if key not in _TOP]
+    azure = raw.get("azure") or {}
+    problems += [f"{origin}: azure.{key}: unknown key" for key in azure if key not in _AZURE]
+    subscriptions = azure.get("subscriptions") or []
+    if not isinstance(subscriptions, list) or not all(isinstance(s, str) for s in subscriptions):
+        problems.append(f"{origin}: azure.subscriptions: must be a list of subscription ids")
+        subscriptions = []
+    deadline = azure.get("check_deadline_s", 4.0)
+    if not isinstance(deadline, int | float) or not 0.5 <= float(deadline) <= 60:
+        problems.append(f"{origin}: azure.check_deadline_s: must be a number of seconds from 0.5 to 60")
+        deadline = 4.0
+    jobs: dict[str, JobEntry] = {}
+    for name, entry in (raw.get("jobs") or {}).items():
+        entry = entry or {}
+        if not isinstance(entry, dict):
+            problems.append(f"{origin}: jobs.{name}: must be a mapping")
+            continue
+        problems += [f"{origin}: jobs.{name}.{key}: unknown key" for key in entry if key not in _JOB]
+        jobs[str(name).lower()] = JobEntry(
+            name=str(name),
+            resource_group=entry.get("resource_group"),
+            subscription=entry.get("subscription"),
+            channel=entry.get("channel"),
+            owners=entry.get("owners") or {},
+            runbooks=entry.get("runbooks") or {},
+            queue=entry.get("queue") or {},
+            post_console_excerpts=bool(entry.get("post_console_excerpts", False)),
+        )
+    if problems:
+        raise ConfigError(problems)
+    return Config(
+        subscriptions=tuple(subscriptions),
+        workspace_id=azure.get("workspace_id"),
+        check_deadline_s=float(deadline),
+        alert_channel=(raw.get("slack") or {}).get("alert_channel"),
+        jobs=jobs,
+        raw=raw,
+    )

@@ -1,0 +1,49 @@
+"""The one exception tree of jobbot.
+
+    JobbotError
+    ├── ConfigError            settings or jobbot.yaml invalid (every problem listed at once)
+    ├── InvalidRequest         user input refused before anything is queried (bad job name, bad --since)
+    ├── JobNotFound            no job of that name; carries close matches
+    ├── NotApplicable          a check has nothing to look at for this job (becomes `skipped`)
+    └── UpstreamError          an Azure call failed after the SDK's own retries (reason is user-safe)
+        └── UpstreamTimeout    an Azure call did not answer within its deadline
+
+Adapters translate SDK exceptions (HttpResponseError, ServiceRequestError …) into UpstreamError at the
+boundary, so the core never sees azure.* types.
+"""
+
+from __future__ import annotations
+
+
+class JobbotError(Exception):
+    """Base of every error jobbot raises on purpose."""
+
+
+class ConfigError(JobbotError):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class InvalidRequest(JobbotError):
+    """Input refused with a message fit to show the user as it is."""
+
+
+class JobNotFound(JobbotError):
+    def __init__(self, name: str, suggestions: list[str]) -> None:
+        self.name = name
+        self.suggestions = suggestions
+        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"Job '{name}' was not found.{hint}")
+
+
+class UpstreamError(JobbotError):
+    """An upstream (ARM, Log Analytics, queue) call failed; the message says what and why."""
+
+
+class UpstreamTimeout(UpstreamError):
+    pass
+
+
+class NotApplicable(JobbotError):
+    """A check has nothing to look at for this job (reported as `skipped` with this reason)."""

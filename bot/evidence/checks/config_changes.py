@@ -1,0 +1,52 @@
+"""config_changes: who changed the job (or what it depends on), when, and what the change was."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.evidence import executions as ex
+from bot.evidence.rows import iso
+from bot.evidence.sources import Sources
+from bot.model import CheckResult, CheckStatus
+from bot.verdict.changes import container_diff, parse_activity, suspect
+
+NAME = "config_changes"
+HEALTH_CATEGORIES = frozenset({"servicehealth", "resourcehealth"})
+
+
+async def run(sources: Sources) -> CheckResult:
+    """Activity Log changes of the last day joined with the template diff of last-good vs failing runs."""
+    events = [e for e in parse_activity((await sources.query("config_changes")).rows)
+              if e.category.lower() not in HEALTH_CATEGORIES]
+    history = await sources.executions()
+    failing = ex.failed(ex.in_window(history, sources.window))
+    trouble_began = min((e.start for e in failing if e.start), default=None)
+    last_good = ex.last_good_before(history, trouble_began)
+    # Compare what last worked with what fails now; with no failing run, with what the job would run next.
+    reference = failing[0].containers if failing else sources.job.containers
+    diff = container_diff(last_good.containers, reference) if last_good else []
+    suspected = suspect(sources.job, events, diff, trouble_began)
+
+    data: dict[str, Any] = {
+        "changes": [
+            {"time": iso(e.time), "operation": e.operation, "caller": e.caller, "status": e.status,
+             "resource": e.resource_id}
+            for e in events[:10]
+        ],
+        "template_diff": diff,
+        "last_good": None if last_good is None else {
+            "execution": last_good.name, "image": last_good.image, "start": iso(last_good.start),
+            "end": iso(last_good.end)},
+        "suspected_change": None if suspected is None else {
+            "time": iso(suspected.time), "caller": suspected.caller, "operation": suspected.operation,
+            "what": suspected.what},
+    }
+    writes = [e for e in events if e.succeeded]
+    if suspected is not None:
+        who = f" by {suspected.caller}" if suspected.caller else ""
+        when = f" at {iso(suspected.time)}" if suspected.time else ""
+        return CheckResult(NAME, CheckStatus.WARN, f"Changed{when}{who}: {suspected.what}.", data)
+    if writes:
+        return CheckResult(NAME, CheckStatus.OK,
+                           f"{len(writes)} changes in the last day, none before the trouble began.", data)
+    return CheckResult(NAME, CheckStatus.OK, "No change to the job or its environment in the last day.", data)

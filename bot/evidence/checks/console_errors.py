@@ -1,0 +1,29 @@
+"""console_errors: the error signatures the workload printed, grouped and classified."""
+
+from __future__ import annotations
+
+from bot.evidence.rows import iso
+from bot.evidence.signatures import classify
+from bot.evidence.sources import Sources
+from bot.model import CheckResult, CheckStatus
+
+NAME = "console_errors"
+
+
+async def run(sources: Sources) -> CheckResult:
+    """Error lines in console output, grouped by signature (ids and numbers blanked) and classified."""
+    rows = (await sources.query("console_errors")).rows
+    signatures = [
+        {"signature": str(r.get("Signature") or ""), "kind": classify(str(r.get("Signature") or "")).value,
+         "count": int(r.get("Count") or 0), "executions": int(r.get("Executions") or 0),
+         "first_seen": iso(r.get("FirstSeen")), "last_seen": iso(r.get("LastSeen"))}
+        for r in rows
+    ]
+    signatures.sort(key=lambda s: (-s["executions"], -s["count"]))
+    data = {"signatures": signatures[:15]}
+    if not signatures:
+        return CheckResult(NAME, CheckStatus.OK, "No errors in the console output.", data)
+    top = signatures[0]
+    return CheckResult(NAME, CheckStatus.WARN,
+                       f"{len(signatures)} error signatures; most common ({top['kind']}, "
+                       f"{top['executions']} executions): {top['signature'][:160]}", data)

@@ -1,0 +1,51 @@
+"""queue_depth: messages waiting at the event source against what the job can absorb."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.evidence import executions as ex
+from bot.evidence.sources import Sources
+from bot.model import CheckResult, CheckStatus, ScaleRule
+
+NAME = "queue_depth"
+DEFAULT_TARGET = 5  # KEDA's default queueLength / messageCount
+
+
+def target_per_execution(rule: ScaleRule) -> int:
+    for key in ("queueLength", "messageCount"):
+        value = rule.metadata.get(key)
+        if value is not None and str(value).isdigit() and int(value) > 0:
+            return int(value)
+    return DEFAULT_TARGET
+
+
+async def run(sources: Sources) -> CheckResult:
+    """Queue depth (and dead letters) against queueLength x maxExecutions and running executions."""
+    depth = await sources.queue_depth()
+    job = sources.job
+    target = target_per_execution(job.rules[0])
+    capacity = target * job.max_executions
+    running = len(ex.active(ex.in_window(await sources.executions(), sources.window)))
+    data: dict[str, Any] = {
+        "source": depth.source_type,
+        "namespace": depth.namespace,
+        "entity": depth.entity,
+        "depth": depth.depth,
+        "dead_letter": depth.dead_letter,
+        "target_per_execution": target,
+        "max_executions": job.max_executions,
+        "capacity": capacity,
+        "running": running,
+    }
+    where = f"{depth.namespace}/{depth.entity}"
+    summary = (f"{depth.depth} messages in {where} (scale target {target} per execution, "
+               f"maxExecutions {job.max_executions}, {running} running)")
+    if depth.dead_letter:
+        summary += f"; {depth.dead_letter} dead-lettered"
+    if depth.depth > capacity:
+        return CheckResult(NAME, CheckStatus.FAIL, summary + f": more than one full round ({capacity}) can take.",
+                           data)
+    if depth.dead_letter:
+        return CheckResult(NAME, CheckStatus.WARN, summary + ".", data)
+    return CheckResult(NAME, CheckStatus.OK, summary + ".", data)

@@ -1,0 +1,32 @@
+"""scaler: the KEDA scale rule cannot read its event source, so messages wait and nothing starts."""
+
+from __future__ import annotations
+
+from bot.errors import JobbotError
+from bot.evidence import executions as ex
+from bot.evidence.checks.signatures import signature_rows
+from bot.evidence.sources import Sources
+from bot.model import CheckResult, CheckStatus
+
+NAME = "scaler"
+
+
+async def run(sources: Sources) -> CheckResult:
+    """KEDAScalerFailed events, and work waiting while no execution starts."""
+    found = await signature_rows(sources, "scaler")
+    started = ex.in_window(await sources.executions(), sources.window)
+    depth: int | None = None
+    try:
+        depth = (await sources.queue_depth()).depth
+    except JobbotError:
+        pass  # the queue_depth check reports why; the scaler check still has its log evidence
+    data = {"events": found, "executions_in_window": len(started), "depth": depth}
+    if found:
+        total = sum(f["count"] for f in found)
+        return CheckResult(NAME, CheckStatus.FAIL,
+                           f"{total} scaler errors ({found[0]['reason']}): {found[0]['message']}", data)
+    if not started and depth:
+        return CheckResult(NAME, CheckStatus.WARN,
+                           f"No execution started in the window while {depth} messages wait, and no scaler "
+                           "error was logged.", data)
+    return CheckResult(NAME, CheckStatus.OK, "No scaler errors.", data)

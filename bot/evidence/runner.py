@@ -1,0 +1,39 @@
+"""Run checks concurrently, each under its own deadline; a failing check is a finding, never a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from bot.errors import NotApplicable, UpstreamError
+from bot.evidence.registry import Check
+from bot.evidence.sources import Sources
+from bot.model import CheckResult, CheckStatus
+
+log = logging.getLogger(__name__)
+
+
+async def run_checks(checks: Sequence[Check], sources: Sources, deadline_s: float) -> tuple[CheckResult, ...]:
+    results = await asyncio.gather(*(_run_one(check, sources, deadline_s) for check in checks))
+    return tuple(results)
+
+
+async def _run_one(check: Check, sources: Sources, deadline_s: float) -> CheckResult:
+    try:
+        async with asyncio.timeout(deadline_s):
+            return await check.run(sources)
+    except TimeoutError:
+        return CheckResult(check.name, CheckStatus.ERROR,
+                           f"Could not check {check.name}: no answer within {deadline_s:g} s.",
+                           {"error": "timeout"})
+    except NotApplicable as reason:
+        return CheckResult(check.name, CheckStatus.SKIPPED, f"Skipped: {reason}.", {})
+    except UpstreamError as error:
+        return CheckResult(check.name, CheckStatus.ERROR, f"Could not check {check.name}: {error}",
+                           {"error": str(error)})
+    except Exception as error:  # a bug in one check must not cost the engineer the whole report
+        log.exception("check crashed", extra={"check": check.name, "job": sources.job.ref.name})
+        return CheckResult(check.name, CheckStatus.ERROR,
+                           f"Could not check {check.name}: internal error ({type(error).__name__}).",
+                           {"error": type(error).__name__})

@@ -1,0 +1,237 @@
+"""Plain typed data that flows through the core: job, executions, window, check results, verdict.
+
+Raw JSON (ARM, Log Analytics rows, scenario files) is parsed once at the edges into these types;
+nothing in here knows about Slack or the Azure SDKs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+
+class CheckStatus(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+    ERROR = "error"  # the check itself could not run (upstream fault, timeout)
+    SKIPPED = "skipped"
+
+
+class Cause(StrEnum):
+    HEALTHY = "healthy"
+    APP_ERROR = "app-error"
+    OOM = "oom"
+    TIMEOUT = "timeout"
+    IMAGE_PULL = "image-pull"
+    SCALER_FAILURE = "scaler-failure"
+    SATURATION = "saturation"
+    POISON_MESSAGE = "poison-message"
+    STUCK_EXECUTION = "stuck-execution"
+    DEPENDENCY = "dependency"
+    IDENTITY = "identity"
+    CAPACITY = "capacity"
+    PLATFORM = "platform"
+    UNKNOWN = "unknown"
+
+
+class Confidence(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+# A rollback cannot help when the cause lies outside the job's own definition.
+NO_ROLLBACK_CAUSES = frozenset({Cause.DEPENDENCY, Cause.PLATFORM, Cause.CAPACITY, Cause.HEALTHY})
+
+
+@dataclass(frozen=True, slots=True)
+class JobRef:
+    name: str
+    resource_group: str
+    subscription: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: datetime
+    end: datetime
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    name: str
+    image: str
+    cpu: float | None = None
+    memory: str | None = None
+    env_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleRule:
+    name: str
+    type: str  # azure-queue | azure-servicebus | …
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    uses_identity: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    ref: JobRef
+    location: str
+    environment_id: str
+    trigger_type: str
+    replica_timeout_s: int | None
+    replica_retry_limit: int | None
+    parallelism: int
+    max_executions: int
+    polling_interval_s: int
+    rules: tuple[ScaleRule, ...]
+    containers: tuple[Container, ...]
+    tags: Mapping[str, str]
+    running_state: str | None = None
+    last_modified_by: str | None = None
+    last_modified_at: datetime | None = None
+
+
+class ExecutionStatus(StrEnum):
+    RUNNING = "Running"
+    PROCESSING = "Processing"
+    STOPPED = "Stopped"
+    DEGRADED = "Degraded"
+    FAILED = "Failed"
+    UNKNOWN = "Unknown"
+    SUCCEEDED = "Succeeded"
+
+    @classmethod
+    def parse(cls, value: str | None) -> ExecutionStatus:
+        for status in cls:
+            if value and status.value.lower() == value.lower():
+                return status
+        return cls.UNKNOWN
+
+
+ACTIVE_STATUSES = frozenset({ExecutionStatus.RUNNING, ExecutionStatus.PROCESSING})
+FAILED_STATUSES = frozenset({ExecutionStatus.FAILED, ExecutionStatus.DEGRADED})
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    name: str
+    status: ExecutionStatus
+    start: datetime | None
+    end: datetime | None
+    containers: tuple[Container, ...] = ()
+    reason: str | None = None
+    message: str | None = None
+
+    @property
+    def image(self) -> str | None:
+        return self.containers[0].image if self.containers else None
+
+
+@dataclass(frozen=True, slots=True)
+class LogSetup:
+    """Where a job's logs land, found from its managed environment."""
+
+    workspace_id: str
+    destination: str  # log-analytics | azure-monitor
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    source_type: str  # azure-queue | azure-servicebus
+    namespace: str  # storage account or Service Bus namespace
+    entity: str  # queue, or topic/subscription
+    depth: int
+    dead_letter: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSeries:
+    name: str
+    unit: str
+    points: tuple[tuple[datetime, float], ...]
+
+    @property
+    def peak(self) -> float | None:
+        return max((value for _, value in self.points), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """Rows of a canned query; `partial` carries the service's reason when some data is missing."""
+
+    rows: tuple[Mapping[str, Any], ...]
+    partial: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    name: str
+    status: CheckStatus
+    summary: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SuspectedChange:
+    time: datetime | None
+    caller: str | None
+    operation: str | None
+    what: str
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackCandidate:
+    image: str
+    last_success: datetime | None
+    execution: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    cause: Cause
+    confidence: Confidence
+    summary: str
+    suspected_change: SuspectedChange | None = None
+    rollback_candidate: RollbackCandidate | None = None
+    missing_evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Runbook:
+    id: str
+    title: str
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Owners:
+    primary: str | None
+    escalation: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TriageReport:
+    job: JobRef
+    window: Window
+    verdict: Verdict
+    checks: tuple[CheckResult, ...]
+    runbook: Runbook | None = None
+    owners: Owners | None = None
+
+    @property
+    def evidence_complete(self) -> bool:
+        return all(check.status is not CheckStatus.ERROR for check in self.checks)
+
+    def check(self, name: str) -> CheckResult | None:
+        return next((c for c in self.checks if c.name == name), None)

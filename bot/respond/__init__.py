@@ -1,0 +1,1 @@
+"""Respond: a TriageReport -> JSON, terminal text (and, with the Slack work, Block Kit)."""

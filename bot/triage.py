@@ -1,0 +1,49 @@
+"""The triage use case: job -> evidence (concurrent checks) -> verdict -> report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.evidence.registry import CHECKS, Check
+from bot.evidence.runner import run_checks
+from bot.evidence.sources import Readers, Sources
+from bot.intake import JobSpec
+from bot.model import TriageReport, Window
+from bot.verdict.decide import decide
+
+DEFAULT_DEADLINE_S = 4.0
+
+
+def describe_window(since: timedelta) -> str:
+    hours, rest = divmod(int(since.total_seconds()), 3600)
+    if rest == 0 and hours == 1:
+        return "in the last hour"
+    if rest == 0 and hours % 24 == 0:
+        return f"in the last {hours // 24} d"
+    if rest == 0:
+        return f"in the last {hours} h"
+    return f"in the last {int(since.total_seconds()) // 60} min"
+
+
+async def triage(
+    spec: JobSpec,
+    since: timedelta,
+    readers: Readers,
+    clock: Clock,
+    *,
+    deadline_s: float = DEFAULT_DEADLINE_S,
+    checks: Sequence[Check] = CHECKS,
+) -> TriageReport:
+    """Gather the evidence for one job and conclude. Raises JobNotFound / UpstreamError for the job itself."""
+    job = await readers.jobs.find_job(spec)
+    now = clock.now()
+    window = Window(now - since, now)
+    sources = Sources(job, window, now, readers)
+    try:
+        results = await run_checks(checks, sources, deadline_s)
+    finally:
+        sources.cancel()
+    verdict = decide(results, describe_window(since))
+    return TriageReport(job.ref, window, verdict, results)

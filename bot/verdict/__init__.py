@@ -1,0 +1,1 @@
+"""Verdict: findings -> cause, confidence, suspected change and rollback candidate (pure)."""

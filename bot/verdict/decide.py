@@ -1,0 +1,200 @@
+"""Findings -> verdict. Pure: reads check results, never calls anything.
+
+Order of precedence (architecture doc): an active Azure health event; then the most specific platform
+signatures (image pull, capacity, identity, scaler, stuck); then exit-code signatures (137 -> oom,
+143/deadline -> timeout); then the shape of the failures (dependency, poison-message, app-error).
+With no failures: saturation, scaler silence, or healthy — and never healthy while evidence is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from bot import exitcodes
+from bot.model import (
+    NO_ROLLBACK_CAUSES,
+    Cause,
+    CheckResult,
+    CheckStatus,
+    Confidence,
+    RollbackCandidate,
+    SuspectedChange,
+    Verdict,
+)
+
+# A failure share under this, with the rest succeeding, is "some messages", not "the code".
+POISON_SHARE = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class _Findings:
+    results: Mapping[str, CheckResult]
+
+    def status(self, name: str) -> CheckStatus:
+        result = self.results.get(name)
+        return result.status if result else CheckStatus.SKIPPED
+
+    def data(self, name: str) -> Mapping[str, Any]:
+        result = self.results.get(name)
+        return result.data if result and result.status is not CheckStatus.ERROR else {}
+
+    def summary(self, name: str) -> str:
+        result = self.results.get(name)
+        return result.summary.rstrip(".") if result else ""
+
+    def failed(self, name: str) -> bool:
+        return self.status(name) is CheckStatus.FAIL
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(n for n, r in self.results.items() if r.status is CheckStatus.ERROR)
+
+
+def decide(results: Sequence[CheckResult], window_label: str = "in the window") -> Verdict:
+    findings = _Findings({r.name: r for r in results})
+    verdict = _cause(findings, window_label)
+    verdict = _attach_change(verdict, findings)
+    return _account_for_missing(verdict, findings)
+
+
+def _cause(f: _Findings, when: str) -> Verdict:
+    fail = f.data("failures")
+    total, failed, succeeded = int(fail.get("total", 0)), int(fail.get("failed", 0)), int(fail.get("succeeded", 0))
+    running = int(fail.get("running", 0))
+    trouble = failed > 0 or f.failed("stuck_executions") or f.failed("scaler")
+    of_total = f"{failed} of {total} executions {when}"
+
+    if f.failed("platform_health") and (trouble or total == 0):
+        return Verdict(Cause.PLATFORM, Confidence.HIGH,
+                       f"{f.summary('platform_health')}; {of_total} failed. Wait for Azure rather than roll back.")
+    for check, cause in (("image_pulls", Cause.IMAGE_PULL), ("capacity", Cause.CAPACITY),
+                         ("identity", Cause.IDENTITY), ("scaler", Cause.SCALER_FAILURE),
+                         ("stuck_executions", Cause.STUCK_EXECUTION)):
+        if f.failed(check):
+            return Verdict(cause, Confidence.HIGH, f"{f.summary(check)}." + (f" {of_total} failed." if failed else ""))
+
+    if failed:
+        return _failure_shape(f, failed, total, succeeded, of_total)
+    return _no_failures(f, total, running, when)
+
+
+def _dominant_exit_code(f: _Findings) -> dict[str, Any] | None:
+    codes = [c for c in f.data("exit_codes").get("codes", []) if c["code"] != 0]
+    return codes[0] if codes else None
+
+
+def _failure_shape(f: _Findings, failed: int, total: int, succeeded: int, of_total: str) -> Verdict:
+    code = _dominant_exit_code(f)
+    reasons = {r for e in f.data("failures").get("executions", []) for r in e.get("reasons", [])}
+    if code and code["code"] == exitcodes.OOM:
+        memory = f.data("memory")
+        near_limit = f.status("memory") is CheckStatus.WARN
+        memory_cut = any("memory" in d for d in f.data("config_changes").get("template_diff", []))
+        confidence = Confidence.HIGH if near_limit or memory_cut else Confidence.MEDIUM
+        evidence = ""
+        if memory.get("ratio"):
+            evidence = f"; peak memory reached {memory['ratio']:.0%} of the limit"
+        elif not near_limit:
+            evidence = "; no memory metric confirms it (137 is any SIGKILL)"
+        return Verdict(Cause.OOM, confidence,
+                       f"{of_total} failed; {code['executions']} were killed with exit code 137 (memory limit)"
+                       f"{evidence}.")
+    if (code and code["code"] == exitcodes.SIGTERM) or "DeadlineExceeded" in reasons:
+        return Verdict(Cause.TIMEOUT, Confidence.HIGH,
+                       f"{of_total} failed by hitting replicaTimeout (DeadlineExceeded / exit code 143).")
+
+    signatures = f.data("console_errors").get("signatures", [])
+    widespread = [s for s in signatures if s["executions"] >= 2]
+    dependency = [s for s in widespread if s["kind"] == "dependency"]
+    identity = [s for s in widespread if s["kind"] == "identity"]
+    dead_letter = int(f.data("queue_depth").get("dead_letter") or 0)
+    exit_text = f" with exit code {code['code']} ({code['meaning']})" if code else ""
+
+    if identity:
+        return Verdict(Cause.IDENTITY, Confidence.MEDIUM,
+                       f"{of_total} failed; the workload is refused access: {identity[0]['signature'][:160]}")
+    if dependency and not f.data("config_changes").get("suspected_change"):
+        return Verdict(Cause.DEPENDENCY, Confidence.HIGH,
+                       f"{of_total} failed{exit_text}; across {dependency[0]['executions']} executions the "
+                       f"workload cannot reach something downstream: {dependency[0]['signature'][:160]}. "
+                       "The job itself did not change: a rollback would not help.")
+    share = failed / total if total else 1.0
+    if succeeded and share < POISON_SHARE and (dead_letter or _one_signature(signatures, failed)):
+        dlq = f"; {dead_letter} messages dead-lettered" if dead_letter else ""
+        return Verdict(Cause.POISON_MESSAGE, Confidence.HIGH if dead_letter else Confidence.MEDIUM,
+                       f"{of_total} failed with the same error while {succeeded} succeeded{dlq}: "
+                       "the same message keeps failing, not the code as a whole.")
+    if dependency:
+        return Verdict(Cause.DEPENDENCY, Confidence.MEDIUM,
+                       f"{of_total} failed{exit_text}; the workload cannot reach something downstream "
+                       f"({dependency[0]['signature'][:120]}), although the job also changed recently.")
+    if code is None and not signatures:
+        return Verdict(Cause.UNKNOWN, Confidence.LOW,
+                       f"{of_total} failed, but neither exit codes nor console errors were logged for them.")
+    confidence = Confidence.HIGH if f.data("config_changes").get("suspected_change") else Confidence.MEDIUM
+    return Verdict(Cause.APP_ERROR, confidence, f"{of_total} failed{exit_text}.")
+
+
+def _one_signature(signatures: Sequence[Mapping[str, Any]], failed: int) -> bool:
+    app = [s for s in signatures if s["kind"] == "application"]
+    return bool(app) and app[0]["executions"] >= max(1, failed - 1) and app[0]["count"] >= 2
+
+
+def _no_failures(f: _Findings, total: int, running: int, when: str) -> Verdict:
+    queue = f.data("queue_depth")
+    depth = queue.get("depth")
+    if f.failed("queue_depth") and running >= int(queue.get("max_executions") or 0) > 0:
+        return Verdict(Cause.SATURATION, Confidence.HIGH,
+                       f"{running} executions are running at maxExecutions {queue['max_executions']} and "
+                       f"{depth} messages wait (one round takes {queue['capacity']}); nothing is failing: "
+                       "the job needs more capacity, not a fix.")
+    if total == 0 and depth:
+        lifecycle = [c for c in f.data("config_changes").get("changes", [])
+                     if any(op in str(c.get("operation", "")).upper() for op in
+                            ("/START/", "/STOP/", "/SUSPEND/", "/RESUME/"))]
+        why = (f" after a manual {lifecycle[0]['operation'].split('/')[-2].lower()} at {lifecycle[0]['time']}"
+               if lifecycle else "")
+        return Verdict(Cause.SCALER_FAILURE, Confidence.MEDIUM,
+                       f"No execution started {when} while {depth} messages wait{why}: the scale rule is not "
+                       "acting, though no scaler error was logged.")
+    if f.missing:
+        return Verdict(Cause.UNKNOWN, Confidence.LOW,
+                       f"No failure seen, but part of the evidence is missing ({', '.join(f.missing)}).")
+    if f.failed("queue_depth"):
+        return Verdict(Cause.UNKNOWN, Confidence.LOW,
+                       f"Nothing fails, but {depth} messages wait and only {running} executions run.")
+    if total == 0:
+        return Verdict(Cause.HEALTHY, Confidence.MEDIUM, f"No executions {when} and no work waiting.")
+    return Verdict(Cause.HEALTHY, Confidence.HIGH, f"All {total} executions {when} succeeded or are running.")
+
+
+def _attach_change(verdict: Verdict, f: _Findings) -> Verdict:
+    if verdict.cause in {Cause.HEALTHY, Cause.SATURATION, Cause.UNKNOWN}:
+        return verdict
+    changes = f.data("config_changes")
+    raw = changes.get("suspected_change")
+    if not raw or (verdict.cause is Cause.DEPENDENCY and verdict.confidence is Confidence.HIGH):
+        return verdict
+    change = SuspectedChange(_parse_time(raw.get("time")), raw.get("caller"), raw.get("operation"), raw["what"])
+    rollback = None
+    last_good = changes.get("last_good")
+    if verdict.cause not in NO_ROLLBACK_CAUSES and last_good and last_good.get("image"):
+        rollback = RollbackCandidate(last_good["image"], _parse_time(last_good.get("end") or last_good.get("start")),
+                                     last_good.get("execution"))
+    return replace(verdict, suspected_change=change, rollback_candidate=rollback)
+
+
+def _account_for_missing(verdict: Verdict, f: _Findings) -> Verdict:
+    if not f.missing:
+        return verdict
+    lower = {Confidence.HIGH: Confidence.MEDIUM, Confidence.MEDIUM: Confidence.LOW, Confidence.LOW: Confidence.LOW}
+    confidence = verdict.confidence if verdict.cause is Cause.UNKNOWN else lower[verdict.confidence]
+    note = "" if "missing" in verdict.summary else f" Could not check: {', '.join(f.missing)}."
+    return replace(verdict, confidence=confidence, summary=verdict.summary + note, missing_evidence=f.missing)
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
