@@ -13,6 +13,7 @@ from bot.errors import ConfigError
 
 _TOP = {"azure", "slack", "jobs", "access", "alerts"}
 _AZURE = {"subscriptions", "workspace_id", "log_destination", "check_deadline_s"}
+_SLACK = {"alert_channel", "user_groups"}
 _JOB = {"resource_group", "subscription", "channel", "owners", "runbooks", "queue", "post_console_excerpts"}
 
 
@@ -34,6 +35,7 @@ class Config:
     workspace_id: str | None = None
     check_deadline_s: float = 4.0
     alert_channel: str | None = None
+    directory: Mapping[str, str] = field(default_factory=dict)  # owner names in tags -> Slack user/group ids
     jobs: Mapping[str, JobEntry] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)  # sections owned by later features (access, alerts)
 
@@ -67,6 +69,8 @@ def parse_config(raw: Any, origin: str = "config") -> Config:
     if not isinstance(deadline, int | float) or not 0.5 <= float(deadline) <= 60:
         problems.append(f"{origin}: azure.check_deadline_s: must be a number of seconds from 0.5 to 60")
         deadline = 4.0
+    slack = raw.get("slack") or {}
+    problems += [f"{origin}: slack.{key}: unknown key" for key in slack if key not in _SLACK]
     jobs: dict[str, JobEntry] = {}
     for name, entry in (raw.get("jobs") or {}).items():
         entry = entry or {}
@@ -90,7 +94,8 @@ def parse_config(raw: Any, origin: str = "config") -> Config:
         subscriptions=tuple(subscriptions),
         workspace_id=azure.get("workspace_id"),
         check_deadline_s=float(deadline),
-        alert_channel=(raw.get("slack") or {}).get("alert_channel"),
+        alert_channel=slack.get("alert_channel"),
+        directory={str(k).lower(): str(v) for k, v in (slack.get("user_groups") or {}).items()},
         jobs=jobs,
         raw=raw,
     )

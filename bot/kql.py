@@ -37,7 +37,7 @@ __all__ = [
     "validate_job_name",
 ]
 
-#: Python values `quote` turns into KQL literals.
+#: Python values `quote` turns into KQL literals (anything else is a TypeError at run time).
 KqlValue: TypeAlias = str | bool | int | float | datetime | timedelta | list[str] | tuple[str, ...]
 
 #: Kusto scalar types a `// params:` header (and `kql/schema.json`) may name.
@@ -210,7 +210,7 @@ def _quote_dynamic(value: Sequence[object]) -> str:
     return "dynamic([" + ", ".join(items) + "])"
 
 
-def quote(value: KqlValue) -> str:
+def quote(value: object) -> str:
     """`value` as a KQL literal that both Kusto and duckdb-kql read back unchanged.
 
     str -> `"..."` (any text; see `_STRING_ESCAPES`), tz-aware datetime -> `datetime(...Z)` in UTC,
@@ -264,7 +264,7 @@ def _quote_as(name: str, kusto_type: str, value: object) -> str:
         return f"int({value})"
     if kusto_type == "real" and isinstance(value, int):
         return _quote_real(float(value))
-    return quote(value)  # type: ignore[arg-type]  # narrowed by the checks above
+    return quote(value)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -272,7 +272,7 @@ def _quote_as(name: str, kusto_type: str, value: object) -> str:
 # ---------------------------------------------------------------------------------------------------
 
 
-def render(name: str, /, **values: KqlValue) -> str:
+def render(name: str, /, **values: object) -> str:
     """The canned query `name` with its declared parameters bound, ready to send.
 
     `values` must name exactly the file's declared parameters (ValueError lists what is missing or

@@ -21,7 +21,7 @@ async def triage_with(
     spec: JobSpec, since: timedelta, config: Config, endpoints: Endpoints, credential: object, clock: Clock
 ) -> TriageReport:
     async with azure_readers(credential, endpoints, config) as readers:
-        return await triage(spec, since, readers, clock, deadline_s=config.check_deadline_s)
+        return await triage(spec, since, readers, clock, deadline_s=config.check_deadline_s, config=config)
 
 
 def triage_once(spec: JobSpec, since: timedelta, config: Config, *, scenario: str | Path | None) -> TriageReport:

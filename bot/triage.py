@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.clock import Clock
+from bot.config import Config
 from bot.evidence.registry import CHECKS, Check
 from bot.evidence.runner import run_checks
 from bot.evidence.sources import Readers, Sources
 from bot.intake import JobSpec
 from bot.model import TriageReport, Window
+from bot.owners import resolve_owners
+from bot.runbooks import runbook_for
 from bot.verdict.decide import decide
 
 DEFAULT_DEADLINE_S = 4.0
@@ -35,6 +38,7 @@ async def triage(
     *,
     deadline_s: float = DEFAULT_DEADLINE_S,
     checks: Sequence[Check] = CHECKS,
+    config: Config | None = None,
 ) -> TriageReport:
     """Gather the evidence for one job and conclude. Raises JobNotFound / UpstreamError for the job itself."""
     job = await readers.jobs.find_job(spec)
@@ -45,5 +49,9 @@ async def triage(
         results = await run_checks(checks, sources, deadline_s)
     finally:
         sources.cancel()
-    verdict = decide(results, describe_window(since))
-    return TriageReport(job.ref, window, verdict, results)
+    label = describe_window(since)
+    verdict = decide(results, label)
+    entry = (config or Config()).job(job.ref.name)
+    runbook = runbook_for(job, verdict, window, label, entry.runbooks if entry else None)
+    owners = resolve_owners(job.tags, entry.owners if entry else None, (config or Config()).directory)
+    return TriageReport(job.ref, window, verdict, results, runbook, owners)

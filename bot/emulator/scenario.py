@@ -23,6 +23,7 @@ from typing import Any, Literal, cast
 
 import yaml
 
+from bot.errors import JobbotError
 from bot.model import Cause, CheckStatus, Confidence
 
 LogDestination = Literal["log-analytics", "azure-monitor"]
@@ -64,8 +65,11 @@ _JOB_ID = re.compile(
 )
 
 
-class ScenarioError(ValueError):
-    """A scenario file is invalid. `problems` holds one "key.path: what is wrong" per error."""
+class ScenarioError(JobbotError, ValueError):
+    """A scenario file is invalid. `problems` holds one "key.path: what is wrong" per error.
+
+    The message has one line per problem, each "<file>: <key path>: <what is wrong>".
+    """
 
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
@@ -253,8 +257,7 @@ def _jobs(check: _Checker, value: Any) -> list[dict[str, Any]]:
         if match is None:
             check.problem(
                 f"{where}.id",
-                "must be a job resource id: /subscriptions/…/resourceGroups/…/providers/"
-                "Microsoft.App/jobs/NAME",
+                "must be a job resource id: /subscriptions/…/resourceGroups/…/providers/Microsoft.App/jobs/NAME",
             )
         if not isinstance(name, str) or not name:
             check.problem(f"{where}.name", "required string is missing")
@@ -408,9 +411,7 @@ class _Checker:
         self.keys(item, allowed, where)
         return True
 
-    def items(
-        self, item: Mapping[str, Any], key: str, where: str = "", *, required: bool = False
-    ) -> list[Any]:
+    def items(self, item: Mapping[str, Any], key: str, where: str = "", *, required: bool = False) -> list[Any]:
         value = item.get(key)
         if value is None:
             if required:

@@ -60,9 +60,7 @@ def generate_tls(host: str = "127.0.0.1") -> TlsMaterial:
         .not_valid_before(now)
         .not_valid_after(now + _LIFETIME)
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]
-            ),
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

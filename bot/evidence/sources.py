@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.errors import NotApplicable
-from bot.kql import load_query
 from bot.evidence.ports import JobsReader, LogsReader, QueueReader
+from bot.kql import load_query
 from bot.model import Execution, Job, LogSetup, MetricSeries, QueryResult, QueueDepth, Window
 
 # Changes that broke a job often land well before its failures start.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from bot.errors import JobbotError
 from bot.evidence import executions as ex
 from bot.evidence.checks.signatures import signature_rows
@@ -16,10 +18,9 @@ async def run(sources: Sources) -> CheckResult:
     found = await signature_rows(sources, "scaler")
     started = ex.in_window(await sources.executions(), sources.window)
     depth: int | None = None
-    try:
+    # When the depth is unknown the queue_depth check says why; the log evidence still stands.
+    with contextlib.suppress(JobbotError):
         depth = (await sources.queue_depth()).depth
-    except JobbotError:
-        pass  # the queue_depth check reports why; the scaler check still has its log evidence
     data = {"events": found, "executions_in_window": len(started), "depth": depth}
     if found:
         total = sum(f["count"] for f in found)

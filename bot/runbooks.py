@@ -1,0 +1,89 @@
+"""Runbooks: Markdown + Jinja2 templates with YAML front matter, chosen by verdict cause.
+
+Rendered with StrictUndefined, so a template that names evidence that is not there fails loudly in
+tests instead of showing an empty command to an engineer at 3 a.m.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from bot.assets import asset_dir
+from bot.model import Job, Runbook, Verdict, Window
+
+GENERIC = "generic"
+_FRONT = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.DOTALL)
+_STEP = re.compile(r"^\s*\d+\.\s+(.*)$")
+_FIELDS = {"id", "title", "causes", "escalation"}
+
+
+@dataclass(frozen=True, slots=True)
+class RunbookTemplate:
+    id: str
+    title: str
+    causes: tuple[str, ...]
+    escalation: str
+    body: str
+    path: Path
+
+
+def parse_template(path: Path) -> RunbookTemplate:
+    match = _FRONT.match(path.read_text())
+    if not match:
+        raise ValueError(f"{path}: a runbook starts with YAML front matter between --- lines")
+    front = yaml.safe_load(match.group(1)) or {}
+    missing = _FIELDS - set(front)
+    unknown = set(front) - _FIELDS
+    if missing or unknown:
+        raise ValueError(f"{path}: front matter missing {sorted(missing)} / unknown {sorted(unknown)}")
+    return RunbookTemplate(str(front["id"]), str(front["title"]), tuple(front["causes"] or ()),
+                           str(front["escalation"]), match.group(2), path)
+
+
+@cache
+def bundled() -> dict[str, RunbookTemplate]:
+    templates = [parse_template(p) for p in sorted(asset_dir("runbooks").glob("*.md.j2"))]
+    return {t.id: t for t in templates}
+
+
+def choose(cause: str, overrides: Mapping[str, str] | None = None) -> RunbookTemplate:
+    """The job's own runbook for this cause if configured, else the bundled one, else the generic one."""
+    if overrides and cause in overrides:
+        return parse_template(Path(overrides[cause]))
+    for template in bundled().values():
+        if cause in template.causes:
+            return template
+    return bundled()[GENERIC]
+
+
+_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+def render(template: RunbookTemplate, context: Mapping[str, Any]) -> Runbook:
+    text = _ENV.from_string(template.body).render(**context)
+    steps = tuple(m.group(1).strip() for line in text.splitlines() if (m := _STEP.match(line)))
+    return Runbook(template.id, template.title, steps)
+
+
+def context_for(job: Job, verdict: Verdict, window: Window, window_label: str) -> dict[str, Any]:
+    return {
+        "job": {"name": job.ref.name, "resource_group": job.ref.resource_group,
+                "subscription": job.ref.subscription, "id": job.ref.id, "environment_id": job.environment_id},
+        "verdict": {"cause": verdict.cause.value, "confidence": verdict.confidence.value, "summary": verdict.summary},
+        "change": verdict.suspected_change,
+        "rollback": verdict.rollback_candidate,
+        "window": window_label,
+    }
+
+
+def runbook_for(job: Job, verdict: Verdict, window: Window, window_label: str,
+                overrides: Mapping[str, str] | None = None) -> Runbook:
+    return render(choose(verdict.cause.value, overrides), context_for(job, verdict, window, window_label))

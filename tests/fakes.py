@@ -1,0 +1,110 @@
+"""In-memory implementations of the evidence ports, for unit tests of the core."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.errors import JobNotFound, NotApplicable
+from bot.evidence.sources import Readers
+from bot.intake import JobSpec
+from bot.model import (
+    Container,
+    Execution,
+    ExecutionStatus,
+    Job,
+    JobRef,
+    LogSetup,
+    MetricSeries,
+    QueryResult,
+    QueueDepth,
+    ScaleRule,
+    Window,
+)
+
+NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+
+
+def make_job(name: str = "orders-processor", **overrides: Any) -> Job:
+    ref = JobRef(name, "rg-orders", "sub-1", f"/subscriptions/sub-1/resourceGroups/rg-orders/providers/Microsoft.App/jobs/{name}")
+    values: dict[str, Any] = dict(
+        ref=ref, location="westeurope",
+        environment_id="/subscriptions/sub-1/resourceGroups/rg-orders/providers/Microsoft.App/managedEnvironments/env",
+        trigger_type="Event", replica_timeout_s=600, replica_retry_limit=2, parallelism=1, max_executions=10,
+        polling_interval_s=30,
+        rules=(ScaleRule("queue", "azure-queue", {"accountName": "st", "queueName": "orders", "queueLength": "5"}),),
+        containers=(Container("worker", "contoso.azurecr.io/orders:1.5.0", 0.5, "1Gi"),), tags={},
+    )
+    values.update(overrides)
+    return Job(**values)
+
+
+def execution(name: str, status: str, minutes_ago: int, image: str = "contoso.azurecr.io/orders:1.5.0",
+              duration_min: int = 2, memory: str = "1Gi") -> Execution:
+    start = NOW - timedelta(minutes=minutes_ago)
+    parsed = ExecutionStatus.parse(status)
+    end = None if parsed in (ExecutionStatus.RUNNING, ExecutionStatus.PROCESSING) else start + timedelta(minutes=duration_min)
+    return Execution(name, parsed, start, end, (Container("worker", image, 0.5, memory),))
+
+
+@dataclass
+class FakeJobs:
+    jobs: list[Job]
+    history: Sequence[Execution] = ()
+    setup: LogSetup = LogSetup("ws-1", "log-analytics")
+    metrics: Mapping[str, MetricSeries] = field(default_factory=dict)
+    delay_s: float = 0.0
+    calls: list[str] = field(default_factory=list)
+
+    async def find_job(self, spec: JobSpec) -> Job:
+        self.calls.append("find_job")
+        for job in self.jobs:
+            if job.ref.name.lower() == spec.name.lower():
+                return job
+        raise JobNotFound(spec.name, [])
+
+    async def list_jobs(self) -> Sequence[Job]:
+        return self.jobs
+
+    async def executions(self, job: JobRef) -> Sequence[Execution]:
+        self.calls.append("executions")
+        await asyncio.sleep(self.delay_s)
+        return self.history
+
+    async def log_setup(self, job: Job) -> LogSetup:
+        self.calls.append("log_setup")
+        return self.setup
+
+    async def metric(self, job: JobRef, name: str, window: Window) -> MetricSeries:
+        self.calls.append(f"metric:{name}")
+        return self.metrics.get(name, MetricSeries(name, "Bytes", ()))
+
+
+@dataclass
+class FakeLogs:
+    results: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    failures: Mapping[str, Exception] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+
+    async def query(self, workspace_id: str, query_name: str, params: Mapping[str, object], window: Window) -> QueryResult:
+        self.calls.append(query_name)
+        if query_name in self.failures:
+            raise self.failures[query_name]
+        return QueryResult(tuple(self.results.get(query_name, ())))
+
+
+@dataclass
+class FakeQueues:
+    depth_value: QueueDepth | None = None
+
+    async def depth(self, job: Job, rule: ScaleRule) -> QueueDepth:
+        if self.depth_value is None:
+            raise NotApplicable("no queue in this test")
+        return self.depth_value
+
+
+def readers(jobs: FakeJobs, logs: FakeLogs | None = None, queues: FakeQueues | None = None) -> Readers:
+    return Readers(jobs=jobs, logs=logs or FakeLogs(), queues=queues or FakeQueues())

@@ -1,0 +1,76 @@
+"""Runbooks render for every cause, with and without a suspected change, and name real commands."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.model import Cause, Confidence, RollbackCandidate, SuspectedChange, Verdict, Window
+from bot.owners import mention, resolve_owners
+from bot.runbooks import GENERIC, bundled, choose, runbook_for
+from tests.fakes import NOW, make_job
+
+WINDOW = Window(NOW - timedelta(hours=1), NOW)
+CHANGE = SuspectedChange(NOW, "deployer@contoso.com", "MICROSOFT.APP/JOBS/WRITE", "image a:1 -> a:2")
+ROLLBACK = RollbackCandidate("contoso.azurecr.io/orders:1.4.2", NOW)
+
+
+def test_every_cause_has_its_own_runbook_and_a_generic_one_exists() -> None:
+    covered = {cause for template in bundled().values() for cause in template.causes}
+    assert covered == {cause.value for cause in Cause}
+    assert GENERIC in bundled()
+
+
+@pytest.mark.parametrize("cause", list(Cause))
+@pytest.mark.parametrize("with_change", [True, False])
+def test_runbook_renders_steps_with_the_jobs_own_names(cause: Cause, with_change: bool) -> None:
+    verdict = Verdict(cause, Confidence.HIGH, "summary", CHANGE if with_change else None,
+                      ROLLBACK if with_change else None)
+    runbook = runbook_for(make_job(), verdict, WINDOW, "in the last hour")
+    assert runbook.id == cause.value
+    assert len(runbook.steps) >= 3
+    text = "\n".join(runbook.steps)
+    assert "{{" not in text and "{%" not in text
+    if "az containerapp job" in text:
+        assert "--name orders-processor" in text and "--resource-group rg-orders" in text
+
+
+def test_rollback_step_names_the_last_good_image() -> None:
+    verdict = Verdict(Cause.OOM, Confidence.HIGH, "s", CHANGE, ROLLBACK)
+    steps = "\n".join(runbook_for(make_job(), verdict, WINDOW, "in the last hour").steps)
+    assert "contoso.azurecr.io/orders:1.4.2" in steps
+    assert "deployer@contoso.com" in steps
+
+
+def test_a_job_can_override_the_runbook_of_a_cause(tmp_path: Path) -> None:
+    custom = tmp_path / "orders-oom.md.j2"
+    custom.write_text("---\nid: orders-oom\ntitle: Orders OOM\ncauses: [oom]\nescalation: primary\n---\n"
+                      "1. Page the orders team for {{ job.name }}\n2. Two\n3. Three\n")
+    assert choose("oom", {"oom": str(custom)}).id == "orders-oom"
+    verdict = Verdict(Cause.OOM, Confidence.HIGH, "s")
+    runbook = runbook_for(make_job(), verdict, WINDOW, "x", {"oom": str(custom)})
+    assert runbook.steps[0] == "Page the orders team for orders-processor"
+
+
+def test_owner_values_become_slack_mentions() -> None:
+    assert mention("S0OWN123") == "<!subteam^S0OWN123>"
+    assert mention("U0MGR123") == "<@U0MGR123>"
+    assert mention("<!subteam^S1>") == "<!subteam^S1>"
+    assert mention("team-orders", {"team-orders": "S0ORDERS"}) == "<!subteam^S0ORDERS>"
+    assert mention("@orders-oncall") == "@orders-oncall"
+
+
+def test_config_owners_win_over_tags_and_tags_work_without_config() -> None:
+    tags = {"owner": "team-orders", "oncall": "@orders-oncall"}
+    from_tags = resolve_owners(tags, None, {"orders-oncall": "S0ONCALL1"})
+    assert from_tags is not None
+    assert from_tags.primary == "<!subteam^S0ONCALL1>"
+    assert from_tags.escalation == ("team-orders",)
+    configured = resolve_owners(tags, {"primary": "<!subteam^S0OWN>", "escalation": ["<!subteam^S0LEAD>",
+                                                                                     "<@U0MGR>"]})
+    assert configured is not None
+    assert configured.primary == "<!subteam^S0OWN>"
+    assert configured.escalation == ("<!subteam^S0LEAD>", "<@U0MGR>")
+    assert resolve_owners({}) is None
