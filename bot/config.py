@@ -12,6 +12,7 @@ import yaml
 from bot.errors import ConfigError
 
 _TOP = {"azure", "slack", "jobs", "access", "alerts"}
+_ACCESS = {"channels", "commands"}
 _AZURE = {"subscriptions", "workspace_id", "log_destination", "check_deadline_s"}
 _SLACK = {"alert_channel", "user_groups"}
 _JOB = {"resource_group", "subscription", "channel", "owners", "runbooks", "queue", "post_console_excerpts"}
@@ -69,6 +70,11 @@ def parse_config(raw: Any, origin: str = "config") -> Config:
     if not isinstance(deadline, int | float) or not 0.5 <= float(deadline) <= 60:
         problems.append(f"{origin}: azure.check_deadline_s: must be a number of seconds from 0.5 to 60")
         deadline = 4.0
+    access = raw.get("access") or {}
+    problems += [f"{origin}: access.{key}: unknown key" for key in access if key not in _ACCESS]
+    for command, rule in (access.get("commands") or {}).items():
+        if not isinstance(rule, dict) or set(rule) - {"users", "user_groups", "channels"}:
+            problems.append(f"{origin}: access.commands.{command}: takes users, user_groups and channels")
     slack = raw.get("slack") or {}
     problems += [f"{origin}: slack.{key}: unknown key" for key in slack if key not in _SLACK]
     jobs: dict[str, JobEntry] = {}

@@ -295,15 +295,20 @@ def render(name: str, /, **values: object) -> str:
 
 
 _STRING_LITERAL = r'"(?:[^"\\\n\r]|\\[\\"nrt])*"'
+# What `render` writes for each type (re.ASCII: `\d` is 0-9 only). A match is then decoded and quoted
+# again, and only a literal that comes back identical is accepted.
 _LITERAL_RES: Final = {
-    "string": re.compile(_STRING_LITERAL),
-    "datetime": re.compile(r"datetime\((\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z\)"),
-    "bool": re.compile(r"true|false"),
-    "long": re.compile(r"long\((-?\d{1,19})\)"),
-    "int": re.compile(r"int\((-?\d{1,10})\)"),
-    "real": re.compile(r"real\((nan|[+-]inf|-?[0-9][0-9.e+-]*)\)"),
-    "timespan": re.compile(r"timespan\((-?)(\d{1,8})\.(\d\d):(\d\d):(\d\d)\.(\d{6})\)"),
-    "dynamic": re.compile(r"dynamic\(\[((?:" + _STRING_LITERAL + r"(?:, " + _STRING_LITERAL + r")*)?)\]\)"),
+    kind: re.compile(pattern, re.ASCII)
+    for kind, pattern in {
+        "string": _STRING_LITERAL,
+        "datetime": r"datetime\((\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z\)",
+        "bool": r"true|false",
+        "long": r"long\((-?\d{1,19})\)",
+        "int": r"int\((-?\d{1,10})\)",
+        "real": r"real\((nan|[+-]inf|-?[0-9][0-9.e+-]*)\)",
+        "timespan": r"timespan\((-?)(\d{1,8})\.(\d\d):(\d\d):(\d\d)\.(\d{6})\)",
+        "dynamic": r"dynamic\(\[((?:" + _STRING_LITERAL + r"(?:, " + _STRING_LITERAL + r")*)?)\]\)",
+    }.items()
 }
 _STRING_UNESCAPES: Final = {v: k for k, v in _STRING_ESCAPES.items()}
 _STRING_ESCAPE_SEQ_RE: Final = re.compile(r"\\[\\\"nrt]")

@@ -100,6 +100,9 @@ class Job:
     running_state: str | None = None
     last_modified_by: str | None = None
     last_modified_at: datetime | None = None
+    # Names of what the job depends on (key vaults, registries, queue accounts, its identities' principal
+    # ids): access changes on these show up in the Activity Log away from the job's own resource id.
+    dependencies: tuple[str, ...] = ()
 
 
 class ExecutionStatus(StrEnum):

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from bot.azure.credentials import StaticTokenCredential
 from bot.azure.endpoints import Endpoints
@@ -22,7 +23,8 @@ class ScenarioWorld:
     clock: FixedClock
     config: Config
     credential: StaticTokenCredential
-    scenario: object  # bot.emulator.scenario.Scenario, kept opaque so the core never imports it
+    scenario: Any  # bot.emulator.scenario.Scenario
+    emulator: Any  # bot.emulator.server.Emulator: its request record proves what the bot called
 
 
 @contextmanager
@@ -37,4 +39,5 @@ def scenario_world(path: str | Path, config: Config | None = None) -> Iterator[S
                               ca_file=emulator.ca_file)
         base = config or Config()
         world_config = replace(base, subscriptions=(scenario.subscription,), workspace_id=None)
-        yield ScenarioWorld(endpoints, FixedClock(scenario.now), world_config, StaticTokenCredential(), scenario)
+        yield ScenarioWorld(endpoints, FixedClock(scenario.now), world_config, StaticTokenCredential(), scenario,
+                            emulator)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from bot.clock import Clock
 from bot.config import Config
 from bot.evidence.registry import CHECKS, Check
-from bot.evidence.runner import run_checks
-from bot.evidence.sources import Readers, Sources
+from bot.evidence.runner import OnResult, run_checks
+from bot.evidence.sources import Readers, Sources, Tasks
 from bot.intake import JobSpec
-from bot.model import TriageReport, Window
+from bot.model import Job, TriageReport, Window
 from bot.owners import resolve_owners
 from bot.runbooks import runbook_for
 from bot.verdict.decide import decide
@@ -39,16 +39,30 @@ async def triage(
     deadline_s: float = DEFAULT_DEADLINE_S,
     checks: Sequence[Check] = CHECKS,
     config: Config | None = None,
+    on_job: Callable[[Job], Awaitable[None]] | None = None,
+    on_result: OnResult | None = None,
 ) -> TriageReport:
     """Gather the evidence for one job and conclude. Raises JobNotFound / UpstreamError for the job itself."""
-    job = await readers.jobs.find_job(spec)
     now = clock.now()
     window = Window(now - since, now)
-    sources = Sources(job, window, now, readers)
+    needs = {need for check in checks for need in check.needs}
+    tasks: Tasks = {}
+    # Start the reads for the job as last seen while it is looked up again; reads keyed by what changed
+    # (another id, another environment) are simply not used.
+    remembered = readers.jobs.recall(spec)
+    if remembered is not None:
+        Sources(remembered, window, now, readers, tasks).prefetch(needs)
+    sources: Sources | None = None
     try:
-        results = await run_checks(checks, sources, deadline_s)
+        job = await readers.jobs.find_job(spec)
+        if on_job is not None:
+            await on_job(job)
+        sources = Sources(job, window, now, readers, tasks)
+        sources.prefetch(needs)
+        results = await run_checks(checks, sources, deadline_s, on_result)
     finally:
-        sources.cancel()
+        for task in tasks.values():
+            task.cancel()
     label = describe_window(since)
     verdict = decide(results, label)
     entry = (config or Config()).job(job.ref.name)

@@ -29,7 +29,8 @@ NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
 def make_job(name: str = "orders-processor", **overrides: Any) -> Job:
-    ref = JobRef(name, "rg-orders", "sub-1", f"/subscriptions/sub-1/resourceGroups/rg-orders/providers/Microsoft.App/jobs/{name}")
+    job_id = f"/subscriptions/sub-1/resourceGroups/rg-orders/providers/Microsoft.App/jobs/{name}"
+    ref = JobRef(name, "rg-orders", "sub-1", job_id)
     values: dict[str, Any] = dict(
         ref=ref, location="westeurope",
         environment_id="/subscriptions/sub-1/resourceGroups/rg-orders/providers/Microsoft.App/managedEnvironments/env",
@@ -46,7 +47,8 @@ def execution(name: str, status: str, minutes_ago: int, image: str = "contoso.az
               duration_min: int = 2, memory: str = "1Gi") -> Execution:
     start = NOW - timedelta(minutes=minutes_ago)
     parsed = ExecutionStatus.parse(status)
-    end = None if parsed in (ExecutionStatus.RUNNING, ExecutionStatus.PROCESSING) else start + timedelta(minutes=duration_min)
+    active = parsed in (ExecutionStatus.RUNNING, ExecutionStatus.PROCESSING)
+    end = None if active else start + timedelta(minutes=duration_min)
     return Execution(name, parsed, start, end, (Container("worker", image, 0.5, memory),))
 
 
@@ -54,7 +56,7 @@ def execution(name: str, status: str, minutes_ago: int, image: str = "contoso.az
 class FakeJobs:
     jobs: list[Job]
     history: Sequence[Execution] = ()
-    setup: LogSetup = LogSetup("ws-1", "log-analytics")
+    setup: LogSetup = field(default_factory=lambda: LogSetup("ws-1", "log-analytics"))
     metrics: Mapping[str, MetricSeries] = field(default_factory=dict)
     delay_s: float = 0.0
     calls: list[str] = field(default_factory=list)
@@ -65,6 +67,9 @@ class FakeJobs:
             if job.ref.name.lower() == spec.name.lower():
                 return job
         raise JobNotFound(spec.name, [])
+
+    def recall(self, spec: JobSpec) -> Job | None:
+        return None
 
     async def list_jobs(self) -> Sequence[Job]:
         return self.jobs
@@ -89,7 +94,9 @@ class FakeLogs:
     failures: Mapping[str, Exception] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
 
-    async def query(self, workspace_id: str, query_name: str, params: Mapping[str, object], window: Window) -> QueryResult:
+    async def query(
+        self, workspace_id: str, query_name: str, params: Mapping[str, object], window: Window
+    ) -> QueryResult:
         self.calls.append(query_name)
         if query_name in self.failures:
             raise self.failures[query_name]

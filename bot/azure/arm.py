@@ -54,6 +54,7 @@ class ArmReader:
         self._apps: dict[str, ContainerAppsAPIClient] = {}
         self._monitors: dict[str, MonitorManagementClient] = {}
         self._log_setups: dict[str, tuple[float, LogSetup]] = {}
+        self._seen: dict[str, tuple[float, Job]] = {}
 
     def _app(self, subscription: str) -> ContainerAppsAPIClient:
         if subscription not in self._apps:
@@ -70,12 +71,25 @@ class ArmReader:
         return self._monitors[subscription]
 
     async def close(self) -> None:
-        for client in [*self._apps.values(), *self._monitors.values()]:
-            await client.close()
+        for app in self._apps.values():
+            await app.close()
+        for monitor in self._monitors.values():
+            await monitor.close()
 
     # -- jobs -------------------------------------------------------------------------------------
 
+    def recall(self, spec: JobSpec) -> Job | None:
+        seen = self._seen.get(spec.name.lower())
+        if seen and time.monotonic() - seen[0] < LOG_SETUP_TTL_S:
+            return seen[1]
+        return None
+
     async def find_job(self, spec: JobSpec) -> Job:
+        job = await self._find_job(spec)
+        self._seen[job.ref.name.lower()] = (time.monotonic(), job)
+        return job
+
+    async def _find_job(self, spec: JobSpec) -> Job:
         subscription = spec.subscription or self._subscriptions[0]
         resource_group = spec.resource_group or self._catalog.get(spec.name.lower())
         if resource_group:

@@ -69,6 +69,7 @@ class QueueDepthReader:
         subscription = job.ref.subscription
         resource_group = metadata.get("resourceGroup") or await self._namespace_group(subscription, namespace)
         client = self._sb(subscription)
+        entity: Any
         async with upstream("Azure Service Bus (ARM)"):
             if queue:
                 entity = await client.queues.get(resource_group, namespace, queue)

@@ -78,7 +78,29 @@ def parse_job(raw: Mapping[str, Any]) -> Job:
         running_state=props.get("runningState"),
         last_modified_by=system.get("lastModifiedBy"),
         last_modified_at=parse_time(system.get("lastModifiedAt")),
+        dependencies=_dependencies(raw, config, rules),
     )
+
+
+def _dependencies(raw: Mapping[str, Any], config: Mapping[str, Any], rules: tuple[ScaleRule, ...]) -> tuple[str, ...]:
+    names: list[str] = []
+    for secret in config.get("secrets") or []:
+        url = str(secret.get("keyVaultUrl") or "")
+        if "://" in url:
+            names.append(url.split("://", 1)[1].split(".", 1)[0])  # https://<vault>.vault.azure.net/...
+    for registry in config.get("registries") or []:
+        server = str(registry.get("server") or "")
+        if server:
+            names.append(server.split(".", 1)[0])
+    for rule in rules:
+        names += [rule.metadata[k] for k in ("accountName", "namespace") if rule.metadata.get(k)]
+    identity = raw.get("identity") or {}
+    if identity.get("principalId"):
+        names.append(str(identity["principalId"]))
+    for assigned in (identity.get("userAssignedIdentities") or {}).values():
+        if (assigned or {}).get("principalId"):
+            names.append(str(assigned["principalId"]))
+    return tuple(dict.fromkeys(n.lower() for n in names if n))
 
 
 def parse_execution(raw: Mapping[str, Any]) -> Execution:

@@ -21,7 +21,6 @@ from aiohttp import web
 from bot.emulator.scenario import MetricSeries, QueueSpec, Scenario, format_time, parse_time
 
 PAGE_SIZE = 50
-_JSON = "application/json; charset=utf-8"
 
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
 _RG = _SUB + r"/resourcegroups/(?P<rg>[^/]+)"
@@ -34,7 +33,6 @@ _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)
 
 METRIC_UNITS = {"executions": "Count", "usage bytes": "Bytes", "usagenanocores": "NanoCores"}
 _PRIMARY_AGGREGATION = {"executions": "total"}
-_AGGREGATIONS = ("average", "minimum", "maximum", "total", "count")
 
 Key = tuple[str, ...]
 Handler = Callable[[web.Request, re.Match[str]], web.Response]

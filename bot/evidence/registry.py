@@ -28,6 +28,7 @@ from bot.model import CheckResult
 class Check:
     name: str
     run: Callable[[Sources], Awaitable[CheckResult]]
+    needs: tuple[str, ...] = ()
 
     @property
     def doc(self) -> str:
@@ -35,7 +36,7 @@ class Check:
 
 
 CHECKS: tuple[Check, ...] = tuple(
-    Check(module.NAME, module.run)
+    Check(module.NAME, module.run, module.NEEDS)
     for module in (
         failures, retries, exit_codes, queue_depth, config_changes,
         stuck_executions, scaler, image_pulls, capacity, identity, platform_health, console_errors, memory,

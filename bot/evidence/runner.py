@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from bot.errors import NotApplicable, UpstreamError
 from bot.evidence.registry import Check
@@ -14,9 +14,24 @@ from bot.model import CheckResult, CheckStatus
 log = logging.getLogger(__name__)
 
 
-async def run_checks(checks: Sequence[Check], sources: Sources, deadline_s: float) -> tuple[CheckResult, ...]:
-    results = await asyncio.gather(*(_run_one(check, sources, deadline_s) for check in checks))
-    return tuple(results)
+OnResult = Callable[[CheckResult], Awaitable[None]]
+
+
+async def run_checks(
+    checks: Sequence[Check], sources: Sources, deadline_s: float, on_result: OnResult | None = None
+) -> tuple[CheckResult, ...]:
+    """All checks at once; `on_result` hears each one as it finishes (a message filling in)."""
+
+    async def one(check: Check) -> CheckResult:
+        result = await _run_one(check, sources, deadline_s)
+        if on_result is not None:
+            try:
+                await on_result(result)
+            except Exception:  # progress display is best effort; the report must still arrive
+                log.warning("progress callback failed", exc_info=True, extra={"check": check.name})
+        return result
+
+    return tuple(await asyncio.gather(*(one(check) for check in checks)))
 
 
 async def _run_one(check: Check, sources: Sources, deadline_s: float) -> CheckResult:

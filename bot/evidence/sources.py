@@ -2,12 +2,16 @@
 
 Checks start together; the first to ask for a source starts its fetch and the others await the same
 task. So a triage costs the chain job -> environment -> everything else, not the sum of the calls.
+
+Fetches are memoised by the values they depend on (job id, environment id, query parameters), not by
+name. That makes prefetching safe: a triage may start reads for the job as it was last seen while the
+job itself is still being looked up, and a read whose inputs turn out different is simply not used.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +24,8 @@ from bot.model import Execution, Job, LogSetup, MetricSeries, QueryResult, Queue
 # Changes that broke a job often land well before its failures start.
 CHANGE_LOOKBACK = timedelta(hours=24)
 
+Tasks = dict[tuple[Any, ...], "asyncio.Task[Any]"]
+
 
 @dataclass(frozen=True, slots=True)
 class Readers:
@@ -31,51 +37,55 @@ class Readers:
 class Sources:
     """Memoised upstream reads for one job and one window."""
 
-    def __init__(self, job: Job, window: Window, now: datetime, readers: Readers) -> None:
+    def __init__(self, job: Job, window: Window, now: datetime, readers: Readers, tasks: Tasks | None = None) -> None:
         self.job = job
         self.window = window
         self.now = now
         self._readers = readers
-        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._tasks: Tasks = {} if tasks is None else tasks
+        self._prefetches: set[asyncio.Task[None]] = set()
 
-    def _once(self, key: str, fetch: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any]:
+    def _once(self, key: tuple[Any, ...], fetch: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any]:
         task = self._tasks.get(key)
         if task is None:
             task = asyncio.ensure_future(fetch())
             self._tasks[key] = task
         return task
 
+    async def _get(self, key: tuple[Any, ...], fetch: Callable[[], Awaitable[Any]]) -> Any:
+        # shield: one check hitting its deadline must not cancel a read other checks still wait for.
+        return await asyncio.shield(self._once(key, fetch))
+
     async def executions(self) -> Sequence[Execution]:
-        result: Sequence[Execution] = await asyncio.shield(
-            self._once("executions", lambda: self._readers.jobs.executions(self.job.ref))
-        )
+        result: Sequence[Execution] = await self._get(
+            ("executions", self.job.ref.id), lambda: self._readers.jobs.executions(self.job.ref))
         return result
 
     async def log_setup(self) -> LogSetup:
-        result: LogSetup = await asyncio.shield(
-            self._once("log_setup", lambda: self._readers.jobs.log_setup(self.job))
-        )
+        result: LogSetup = await self._get(
+            ("log_setup", self.job.environment_id), lambda: self._readers.jobs.log_setup(self.job))
         return result
 
     async def query(self, name: str, **extra: object) -> QueryResult:
         """Rows of the canned query `name`, given the values it declares (job, window, ids …)."""
+        window = self._query_window(name)
+        available: dict[str, object] = {
+            "job": self.job.ref.name,
+            "start": window.start,
+            "end": window.end,
+            "resource_ids": [i.lower() for i in (self.job.ref.id, self.job.environment_id) if i],
+            "related": list(self.job.dependencies),
+            "subscription_id": self.job.ref.subscription,
+            **extra,
+        }
+        params = {p: available[p] for p, _ in load_query(name).params}
 
         async def fetch() -> QueryResult:
             setup = await self.log_setup()
-            window = self._query_window(name)
-            available: dict[str, object] = {
-                "job": self.job.ref.name,
-                "start": window.start,
-                "end": window.end,
-                "resource_ids": [i.lower() for i in (self.job.ref.id, self.job.environment_id) if i],
-                "subscription_id": self.job.ref.subscription,
-                **extra,
-            }
-            params = {p: available[p] for p, _ in load_query(name).params}
             return await self._readers.logs.query(setup.workspace_id, name, params, window)
 
-        key = f"query:{name}:{sorted(extra.items())}"
-        result: QueryResult = await asyncio.shield(self._once(key, fetch))
+        key = ("query", name, self.job.environment_id, repr(sorted(params.items())))
+        result: QueryResult = await self._get(key, fetch)
         return result
 
     async def queue_depth(self) -> QueueDepth:
@@ -84,14 +94,34 @@ class Sources:
                 raise NotApplicable("the job has no event scale rule")
             return await self._readers.queues.depth(self.job, self.job.rules[0])
 
-        result: QueueDepth = await asyncio.shield(self._once("queue", fetch))
+        rule = self.job.rules[0] if self.job.rules else None
+        key = ("queue", self.job.ref.id, None if rule is None else (rule.type, tuple(sorted(rule.metadata.items()))))
+        result: QueueDepth = await self._get(key, fetch)
         return result
 
     async def metric(self, name: str) -> MetricSeries:
-        result: MetricSeries = await asyncio.shield(
-            self._once(f"metric:{name}", lambda: self._readers.jobs.metric(self.job.ref, name, self.window))
-        )
+        result: MetricSeries = await self._get(
+            ("metric", name, self.job.ref.id),
+            lambda: self._readers.jobs.metric(self.job.ref, name, self.window))
         return result
+
+    def prefetch(self, needs: Iterable[str]) -> None:
+        """Start the reads named like 'executions', 'queue', 'query:<name>', 'metric:<name>' without waiting."""
+        for need in needs:
+            kind, _, arg = need.partition(":")
+            read: Awaitable[Any]
+            if kind == "executions":
+                read = self.executions()
+            elif kind == "queue":
+                read = self.queue_depth()
+            elif kind == "query":
+                read = self.query(arg)
+            elif kind == "metric":
+                read = self.metric(arg)
+            else:
+                raise ValueError(f"unknown upstream read {need!r}")
+            self._prefetches.add(task := asyncio.ensure_future(_quietly(read)))
+            task.add_done_callback(self._prefetches.discard)
 
     def _query_window(self, name: str) -> Window:
         if name == "config_changes":
@@ -101,3 +131,11 @@ class Sources:
     def cancel(self) -> None:
         for task in self._tasks.values():
             task.cancel()
+
+
+async def _quietly(awaitable: Awaitable[Any]) -> None:
+    # A prefetch that fails is reported by the check that needs it, not here.
+    try:
+        await awaitable
+    except Exception:
+        return

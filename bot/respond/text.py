@@ -34,8 +34,8 @@ def render_text(report: TriageReport) -> str:
     lines += ["", "CHECKS"]
     for check in report.checks:
         lines.append(f"  [{MARKS[check.status]}] {check.name:<17} {check.summary}")
-    failing = [e for e in (report.check("failures").data.get("executions", []) if report.check("failures") else [])
-               if e.get("status") != "Succeeded"]
+    failures = report.check("failures")
+    failing = [e for e in (failures.data.get("executions", []) if failures else []) if e.get("status") != "Succeeded"]
     if failing:
         lines += ["", "EXECUTIONS (newest first, not succeeded)"]
         for e in failing[:8]:

@@ -134,7 +134,14 @@ def _failure_shape(f: _Findings, failed: int, total: int, succeeded: int, of_tot
     if code is None and not signatures:
         return Verdict(Cause.UNKNOWN, Confidence.LOW,
                        f"{of_total} failed, but neither exit codes nor console errors were logged for them.")
-    confidence = Confidence.HIGH if f.data("config_changes").get("suspected_change") else Confidence.MEDIUM
+    suspected = f.data("config_changes").get("suspected_change")
+    if not signatures and share < POISON_SHARE and not suspected:
+        # A minority fails, nothing changed and the workload said nothing: naming a cause would be a guess.
+        return Verdict(Cause.UNKNOWN, Confidence.LOW,
+                       f"{of_total} failed{exit_text} while {succeeded} succeeded; nothing changed and the job wrote "
+                       "no console output, so the cause cannot be told. Missing: console output of the failing "
+                       "executions (does the job log elsewhere?).")
+    confidence = Confidence.HIGH if suspected else Confidence.MEDIUM
     return Verdict(Cause.APP_ERROR, confidence, f"{of_total} failed{exit_text}.")
 
 

@@ -11,9 +11,11 @@
 //       and exits 1 if any file has an error (2 on a usage or I/O problem).
 //
 //   node check.js --literals
-//       Reads a JSON array of KQL scalar expressions on stdin and prints, for each, the errors of
-//       `print v = <expr>` and the decoded value of every string literal in it, so tests can check
-//       that a literal built by bot.kql.quote means the same to Kusto as to the local engine.
+//       Reads one JSON string per line on stdin, each a KQL scalar expression, and answers each with
+//       one JSON line {"errors": [...], "strings": [...]}: the errors of `print v = <expr>` and the
+//       decoded value of every string literal in it, so tests can check that a literal built by
+//       bot.kql.quote means the same to Kusto as to the local engine. Answers are flushed line by
+//       line, so one process can serve a whole property-based test run.
 'use strict';
 
 const fs = require('fs');
@@ -110,6 +112,7 @@ function checkFile(file, globals) {
   if (returns === null) fail('missing "// returns:" header line');
 
   let prologue = '';
+  let shift = 0; // prologue lines: diagnostics are reported against the file's own lines
   for (const p of params || []) {
     if (!p.name || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p.name)) {
       fail(`bad parameter name in "// params:": ${JSON.stringify(p.name)}`);
@@ -121,9 +124,8 @@ function checkFile(file, globals) {
       continue;
     }
     prologue += `let ${p.name} = ${literal};\n`;
+    shift += 1;
   }
-  // Diagnostics are reported against the file's own lines: the prologue is one line per parameter.
-  const shift = (params || []).length;
 
   const code = K.KustoCode.ParseAndAnalyze(prologue + text, globals);
   for (const d of listItems(code.GetDiagnostics())) {
@@ -159,28 +161,43 @@ function checkFile(file, globals) {
   return result;
 }
 
-function decodeLiterals(expressions) {
-  const STRING_LITERAL = K.Syntax.SyntaxKind.StringLiteralExpression;
-  return expressions.map((expr) => {
-    const code = K.KustoCode.ParseAndAnalyze(`print v = ${expr}`, K.GlobalState.Default);
-    const errors = listItems(code.GetDiagnostics())
-      .filter((d) => d.Severity === 'Error')
-      .map((d) => `${d.Code}: ${d.Message}`);
-    const strings = [];
-    const walk = (node) => {
-      if (!node) return;
-      if (node.Kind === STRING_LITERAL) strings.push(node.LiteralValue);
-      for (let i = 0; i < node.ChildCount; i++) walk(node.GetChild(i));
-    };
-    walk(code.Syntax);
-    return { errors, strings };
+function decodeLiteral(expr) {
+  const code = K.KustoCode.ParseAndAnalyze(`print v = ${expr}`, K.GlobalState.Default);
+  const errors = listItems(code.GetDiagnostics())
+    .filter((d) => d.Severity === 'Error')
+    .map((d) => `${d.Code}: ${d.Message}`);
+  const strings = [];
+  const walk = (node) => {
+    if (!node) return;
+    if (node.Kind === K.Syntax.SyntaxKind.StringLiteralExpression) strings.push(node.LiteralValue);
+    for (let i = 0; i < node.ChildCount; i++) walk(node.GetChild(i));
+  };
+  walk(code.Syntax);
+  return { errors, strings };
+}
+
+// JSON with every non-ASCII character escaped, so a line separator inside a value cannot split a line.
+function asciiJson(value) {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
+function serveLiterals() {
+  const rl = require('readline').createInterface({ input: process.stdin, crlfDelay: Infinity });
+  rl.on('line', (line) => {
+    if (line.trim() === '') return;
+    let answer;
+    try {
+      answer = decodeLiteral(JSON.parse(line));
+    } catch (e) {
+      answer = { errors: [`kqlcheck: ${e && e.message ? e.message : e}`], strings: [] };
+    }
+    process.stdout.write(asciiJson(answer) + '\n');
   });
 }
 
 function main(argv) {
   if (argv[0] === '--literals') {
-    const input = JSON.parse(fs.readFileSync(0, 'utf8'));
-    process.stdout.write(JSON.stringify(decodeLiterals(input)) + '\n');
+    serveLiterals();
     return 0;
   }
   let schemaPath = path.resolve(__dirname, '..', '..', 'kql', 'schema.json');
@@ -190,7 +207,7 @@ function main(argv) {
     else files.push(argv[i]);
   }
   if (files.length === 0) {
-    process.stderr.write('usage: node check.js [--schema kql/schema.json] FILE.kql... | --literals < exprs.json\n');
+    process.stderr.write('usage: node check.js [--schema kql/schema.json] FILE.kql...  |  node check.js --literals (JSON lines on stdin)\n');
     return 2;
   }
   const globals = buildGlobals(schemaPath);

@@ -11,6 +11,7 @@ from bot.model import CheckResult, CheckStatus
 from bot.verdict.changes import container_diff, parse_activity, suspect
 
 NAME = "config_changes"
+NEEDS = ("query:config_changes", "executions")  # the upstream reads it makes (prefetched together)
 HEALTH_CATEGORIES = frozenset({"servicehealth", "resourcehealth"})
 
 

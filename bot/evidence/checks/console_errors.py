@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.evidence.rows import iso
 from bot.evidence.signatures import classify
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
 
 NAME = "console_errors"
+NEEDS = ("query:console_errors",)  # the upstream reads it makes (prefetched together)
 
 
 async def run(sources: Sources) -> CheckResult:
     """Error lines in console output, grouped by signature (ids and numbers blanked) and classified."""
     rows = (await sources.query("console_errors")).rows
-    signatures = [
+    signatures: list[dict[str, Any]] = [
         {"signature": str(r.get("Signature") or ""), "kind": classify(str(r.get("Signature") or "")).value,
          "count": int(r.get("Count") or 0), "executions": int(r.get("Executions") or 0),
          "first_seen": iso(r.get("FirstSeen")), "last_seen": iso(r.get("LastSeen"))}

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot import exitcodes
 from bot.evidence.rows import iso
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
 
 NAME = "exit_codes"
+NEEDS = ("query:exit_codes",)  # the upstream reads it makes (prefetched together)
 
 
 async def run(sources: Sources) -> CheckResult:
     """Histogram of container exit codes in the window, with their meaning."""
     rows = (await sources.query("exit_codes")).rows
-    codes = [
+    codes: list[dict[str, Any]] = [
         {"code": int(r["ExitCode"]), "count": int(r.get("Count") or 0), "executions": int(r.get("Executions") or 0),
          "meaning": exitcodes.explain(int(r["ExitCode"])), "last_seen": iso(r.get("LastSeen"))}
         for r in rows if r.get("ExitCode") is not None

@@ -13,6 +13,7 @@ from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus, Execution
 
 NAME = "failures"
+NEEDS = ("executions", "query:failed_executions")  # the upstream reads it makes (prefetched together)
 _SHOWN = 10
 
 

@@ -7,6 +7,7 @@ from bot.evidence.sources import Sources
 from bot.model import CheckResult
 
 NAME = "image_pulls"
+NEEDS = ("query:platform_errors",)  # the upstream reads it makes (prefetched together)
 
 
 async def run(sources: Sources) -> CheckResult:

@@ -8,6 +8,7 @@ from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
 
 NAME = "memory"
+NEEDS = ("metric:Usage Bytes",)  # the upstream reads it makes (prefetched together)
 NEAR_LIMIT = 0.9
 _UNITS = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4}
 

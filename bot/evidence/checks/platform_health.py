@@ -8,6 +8,7 @@ from bot.model import CheckResult, CheckStatus
 from bot.verdict.changes import ActivityEvent, parse_activity
 
 NAME = "platform_health"
+NEEDS = ("query:config_changes",)  # the upstream reads it makes (prefetched together)
 RESOLVED = frozenset({"resolved", "succeeded", "success", "completed"})
 
 

@@ -9,6 +9,7 @@ from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus, ScaleRule
 
 NAME = "queue_depth"
+NEEDS = ("queue", "executions")  # the upstream reads it makes (prefetched together)
 DEFAULT_TARGET = 5  # KEDA's default queueLength / messageCount
 
 

@@ -6,6 +6,7 @@ from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
 
 NAME = "retries"
+NEEDS = ("query:failed_executions",)  # the upstream reads it makes (prefetched together)
 
 
 async def run(sources: Sources) -> CheckResult:
@@ -25,6 +26,10 @@ async def run(sources: Sources) -> CheckResult:
             for r in retried[:10]
         ],
     }
+    if exhausted and not limit:
+        return CheckResult(NAME, CheckStatus.WARN,
+                           f"{len(exhausted)} executions failed on their first attempt: replicaRetryLimit is 0, "
+                           "so nothing is retried.", data)
     if exhausted:
         return CheckResult(NAME, CheckStatus.FAIL,
                            f"{len(exhausted)} executions used up their retries (replicaRetryLimit {limit}).", data)

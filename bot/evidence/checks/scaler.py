@@ -11,6 +11,7 @@ from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
 
 NAME = "scaler"
+NEEDS = ("query:platform_errors", "executions", "queue")  # the upstream reads it makes (prefetched together)
 
 
 async def run(sources: Sources) -> CheckResult:

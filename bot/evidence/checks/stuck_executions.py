@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.evidence import executions as ex
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
 
 NAME = "stuck_executions"
+NEEDS = ("executions",)  # the upstream reads it makes (prefetched together)
 # The platform needs a little time to notice a timeout; beyond this it is not coming back on its own.
 GRACE_FACTOR = 2.0
 GRACE_MIN_S = 300
@@ -18,7 +21,7 @@ async def run(sources: Sources) -> CheckResult:
     if not timeout:
         return CheckResult(NAME, CheckStatus.SKIPPED, "The job sets no replicaTimeout.", {})
     limit = max(timeout * GRACE_FACTOR, timeout + GRACE_MIN_S)
-    stuck = []
+    stuck: list[dict[str, Any]] = []
     for execution in ex.active(await sources.executions()):
         if execution.start is None:
             continue

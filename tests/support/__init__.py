@@ -1,0 +1,1 @@
+"""Test support: a fake Slack Web API (`slack_fake`) and signed Slack requests (`slack_requests`)."""

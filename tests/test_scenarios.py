@@ -1,0 +1,63 @@
+"""Every bundled scenario, end to end: CLI -> real SDK clients -> local emulator -> the expected verdict,
+with nothing but the allowed reads reaching 'Azure'."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.assets import bundled_scenarios
+from bot.cli import main
+from bot.emulator.scenario import load_scenario
+from bot.intake import parse_job
+from bot.runtime import triage_with
+from bot.scenario_mode import scenario_world
+
+SCENARIOS = bundled_scenarios()
+CORE_CHECKS = {"failures", "retries", "exit_codes", "queue_depth", "config_changes"}
+
+
+def test_every_verdict_cause_is_covered_by_a_bundled_scenario() -> None:
+    from bot.model import Cause
+
+    causes = {load_scenario(p).expect["cause"] for p in SCENARIOS}
+    assert causes >= {c.value for c in Cause}
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_triage_json_concludes_what_the_scenario_expects(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    expect = load_scenario(path).expect
+    assert main(["triage", expect["job"], "--scenario", str(path), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["job"]["name"].lower() == expect["job"].lower()
+    assert report["verdict"]["cause"] == expect["cause"], report["verdict"]["summary"]
+    assert {c["name"] for c in report["checks"]} >= CORE_CHECKS
+    if "suspected_change" in expect:
+        assert (report["verdict"]["suspected_change"] is not None) == expect["suspected_change"]
+    if "rollback_image" in expect:
+        assert report["verdict"]["rollback_candidate"]["image"] == expect["rollback_image"]
+    if "evidence_complete" in expect:
+        assert report["evidence_complete"] == expect["evidence_complete"]
+    for name, status in (expect.get("checks") or {}).items():
+        assert next(c for c in report["checks"] if c["name"] == name)["status"] == status
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_triage_makes_only_the_allowed_azure_reads(path: Path) -> None:
+    with scenario_world(path) as world:
+        expect = world.scenario.expect
+        asyncio.run(triage_with(parse_job(expect["job"]), timedelta(hours=1), world.config, world.endpoints,
+                                world.credential, world.clock))
+        requests = list(world.emulator.requests)
+    assert requests, "the triage reached the emulator"
+    refused = [(r.method, r.path) for r in requests if not r.allowed]
+    assert refused == []
+    writes = [(r.method, r.path) for r in requests if r.method not in {"GET", "POST"}]
+    assert writes == []
+    posts = {r.path for r in requests if r.method == "POST"}
+    assert all(p.startswith("/v1/workspaces/") and p.endswith("/query") for p in posts)
+    assert not any("listsecrets" in r.path.lower() for r in requests)
