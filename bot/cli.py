@@ -30,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the bundled scenarios end to end")
     demo.add_argument("--scenario", action="append", help="only these scenario files")
 
+    serve = commands.add_parser("serve", help="the Slack app and HTTP routes")
+    serve.add_argument("--scenario", default=None, help="serve against the local Azure emulator (also JOBBOT_SCENARIO)")
+    serve.add_argument("--host", default=os.environ.get("JOBBOT_HOST", "0.0.0.0"))
+
     emulator = commands.add_parser("emulator", help="serve the local Azure emulator for a scenario")
     emulator.add_argument("--scenario", required=True)
     emulator.add_argument("--port", type=int, default=0)
@@ -45,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.demo import run_demo
 
             return run_demo(args.scenario)
+        if args.command == "serve":
+            return _serve(args)
         if args.command == "emulator":
             from bot.emulator.server import serve_forever
 
@@ -79,6 +85,23 @@ def _triage(args: argparse.Namespace) -> int:
         print(json.dumps(report_to_dict(report), indent=2))
     else:
         print(render_text(report), end="")
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import dataclasses
+    import logging
+
+    import uvicorn
+
+    from bot.server import create_app
+    from bot.settings import load_settings
+
+    settings = load_settings(for_serve=True)
+    if args.scenario:
+        settings = dataclasses.replace(settings, scenario=Path(args.scenario))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvicorn.run(create_app(settings), host=args.host, port=settings.port, log_level="info")
     return EXIT_OK
 
 

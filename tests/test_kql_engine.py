@@ -43,6 +43,11 @@ NEIGHBOURS = ["orders-processor-v2", "billing-export"]  # one shares the job's p
 SUB = "6f1c2b3a-0000-4000-8000-00000000a11e"
 RG = f"/subscriptions/{SUB}/resourcegroups/rg-orders/providers/microsoft.app"
 JOB_ID, ENV_ID = f"{RG}/jobs/{JOB}", f"{RG}/managedenvironments/cae-orders"
+STORAGE = (
+    f"/subscriptions/{SUB}/resourcegroups/rg-orders/providers/microsoft.storage/storageaccounts/storders"
+)
+QUEUE = f"{STORAGE}/queueservices/default/queues/orders"
+VAULT = f"/subscriptions/{SUB}/resourceGroups/rg-shared/providers/Microsoft.KeyVault/vaults/kv-orders"
 
 EXEC_A = f"{JOB}-a1b2c3d"  # OOM-killed twice, then the backoff limit
 EXEC_B = f"{JOB}-e5f6g7h"  # succeeded
@@ -295,8 +300,17 @@ def seed_activity(con: Any) -> None:
         "Microsoft.Resourcehealth/healthevent/Activated/action",
         f"{RG}/jobs/neighbour",
     )
+    # What the job depends on: a child of a listed resource, and access changes in its subscription.
+    event(at(7), "Administrative", "Microsoft.Storage/storageAccounts/queueServices/queues/write", QUEUE)
+    vault_role = f"{VAULT}/providers/Microsoft.Authorization/roleAssignments/461a638f"
+    event(at(8), "Administrative", "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/DELETE", vault_role)
     # Not ours.
     event(at(5), "Administrative", "MICROSOFT.APP/JOBS/WRITE", f"{RG}/jobs/{NEIGHBOURS[0]}")
+    event(at(9), "Administrative", "Microsoft.Storage/storageAccounts/write", f"{STORAGE}x")
+    other_vault = "/subscriptions/other/resourcegroups/rg/providers/microsoft.keyvault/vaults/kv-x"
+    event(
+        at(10), "Administrative", "Microsoft.KeyVault/vaults/accessPolicies/write", other_vault, sub="other"
+    )
     event(
         at(6), "ServiceHealth", "Microsoft.ServiceHealth/incident/action", "/subscriptions/other", sub="other"
     )
@@ -482,16 +496,17 @@ def test_console_tail(seeded: Any) -> None:
 
 
 def test_config_changes(seeded: Any) -> None:
-    rows = run(
-        seeded, "config_changes", resource_ids=[JOB_ID, ENV_ID], subscription_id=SUB, start=START, end=END
-    )
+    ids = [JOB_ID, ENV_ID, STORAGE]
+    rows = run(seeded, "config_changes", resource_ids=ids, subscription_id=SUB, start=START, end=END)
     assert [(r["TimeGenerated"], r["CategoryValue"], r["ResourceId"]) for r in rows] == [
+        (at(8), "Administrative", f"{VAULT}/providers/Microsoft.Authorization/roleAssignments/461a638f"),
+        (at(7), "Administrative", QUEUE),
         (at(4), "ResourceHealth", f"{RG}/jobs/neighbour"),
         (at(3), "Administrative", JOB_ID.replace("microsoft.app/jobs", "Microsoft.App/jobs")),
         (at(2), "ServiceHealth", f"/subscriptions/{SUB}"),
         (at(1), "Administrative", ENV_ID),
     ]
-    job_write = rows[1]
+    job_write = rows[3]
     assert job_write["OperationNameValue"] == "MICROSOFT.APP/JOBS/WRITE"
     assert (job_write["ActivityStatusValue"], job_write["Caller"], job_write["CorrelationId"]) == (
         "Succeeded",

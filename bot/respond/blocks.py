@@ -86,6 +86,7 @@ _EXCERPTS_SHOWN = 5
 _FALLBACK_TEXT_MAX = 3000  # one line for notifications; far below MESSAGE_TEXT_MAX
 _MESSAGE_BUDGET = MESSAGE_TEXT_MAX - 4000  # all block text together, with room for the fallback text
 _MIN_SCRUB = 8  # console signatures shorter than this are too generic to look for in prose
+_SCRUB_PROBE = 20  # a quote must match this much of a signature's start (or all of it) to be replaced
 
 # User mentions (<@U…>, <@W…>) and user-group mentions (<!subteam^S…>), optionally with a label.
 _MENTION = re.compile(r"^<(?:@[UW][A-Z0-9]+|!subteam\^[A-Z0-9]+)(?:\|[^<>|]{0,100})?>$")
@@ -181,13 +182,13 @@ def render_progress(job_name: str, done: Sequence[CheckResult], pending: Sequenc
     if done:
         parts.append(_Part("done", 1, _checks_blocks(done, scrub, divider=False, sort=False)))
     if pending:
-        lines = [f"{PENDING_MARK} {escape(_one_line(name))}" for name in pending]
+        lines = [f"{PENDING_MARK} {_fit(_one_line(name), 200)}" for name in pending]
         texts = _pack(lines, heading="*Still checking*", max_sections=2, more="pending checks")
         parts.append(_Part("pending", 2, [_section(t) for t in texts]))
     summary = f"{len(done)} of {total} checks done" if total else "starting checks"
     blocks = _assemble(parts, context=lambda dropped: _dict(ContextBlock(elements=[MarkdownTextObject(
         text=truncate(" · ".join([summary, *dropped]), TEXT_OBJECT_MAX), verbatim=True)])), after=None)
-    text = truncate(escape(f"Checking {_one_line(job_name)}: {summary}"), _FALLBACK_TEXT_MAX, note=TRUNCATED)
+    text = _fit(f"Checking {_one_line(job_name)}: {summary}", _FALLBACK_TEXT_MAX, note=TRUNCATED)
     return SlackMessage(text=text, blocks=blocks)
 
 
@@ -238,11 +239,8 @@ def _assemble(parts: list[_Part], *, context: Callable[[list[str]], dict[str, An
 
 
 def _text_len(block: Mapping[str, Any]) -> int:
-    total = 0
-    for key in ("text",):
-        obj = block.get(key)
-        if isinstance(obj, Mapping):
-            total += len(obj.get("text") or "")
+    obj = block.get("text")
+    total = len(obj.get("text") or "") if isinstance(obj, Mapping) else 0
     for key in ("fields", "elements"):
         for obj in block.get(key) or []:
             if isinstance(obj, Mapping) and isinstance(obj.get("text"), str):
@@ -251,14 +249,16 @@ def _text_len(block: Mapping[str, Any]) -> int:
 
 
 def _pack(lines: Sequence[str], *, heading: str | None, max_sections: int, more: str, hidden: int = 0,
-          limit: int = SECTION_TEXT_MAX) -> list[str]:
+          tail: str = "", limit: int = SECTION_TEXT_MAX) -> list[str]:
     """Whole lines into at most `max_sections` texts of at most `limit` characters each. Lines that do not
     fit (plus `hidden` ones already left out by the caller) are counted in a closing note
     "… N more <more> not shown". Each line must fit in a section with the note (callers cap them)."""
-    note_room = len(_more_note(10**9, more)) + 1
+    note_room = len(_more_note(10**9, more, tail)) + 1
     texts: list[list[str]] = [[heading]] if heading else [[]]
     shown = 0
     for line in lines:
+        if len(line) > limit - note_room:  # callers cap their lines; this is the last resort
+            line = _cut_line(line, limit - note_room)
         current = texts[-1]
         if _joined_len(current) + 1 + len(line) <= limit - note_room:
             current.append(line)
@@ -268,9 +268,9 @@ def _pack(lines: Sequence[str], *, heading: str | None, max_sections: int, more:
             shown += 1
         else:
             break
-    left = len(lines) - shown + hidden
+    left = len(lines) - shown + max(0, hidden)
     if left:
-        texts[-1].append(_more_note(left, more))
+        texts[-1].append(_more_note(left, more, tail))
     return ["\n".join(t) for t in texts if any(t)]
 
 
@@ -278,8 +278,8 @@ def _joined_len(lines: list[str]) -> int:
     return sum(len(line) for line in lines) + max(0, len(lines) - 1)
 
 
-def _more_note(count: int, what: str) -> str:
-    return f"_… {count} more {what} not shown_"
+def _more_note(count: int, what: str, tail: str = "") -> str:
+    return f"_… {count} more {what} not shown{tail}_"
 
 
 # --- the parts -------------------------------------------------------------------------------------
@@ -295,7 +295,7 @@ def _header_block(report: TriageReport) -> dict[str, Any]:
 
 
 def _verdict_block(report: TriageReport, scrub: Callable[[str], str]) -> dict[str, Any]:
-    summary = scrub(report.verdict.summary.strip()) or "No summary."
+    summary = scrub(_one_line(report.verdict.summary)) or "No summary."
     return _section(_fit(summary, SECTION_TEXT_MAX, note=TRUNCATED), block_id="jobbot.verdict")
 
 
@@ -350,10 +350,11 @@ def _context_block(report: TriageReport, notes: Sequence[str]) -> dict[str, Any]
     items = [f"Window {_when(window.start)} – {_when(window.end, time_only=True)} ({_human(window.length)})"]
     errored = [c.name for c in report.checks if c.status is CheckStatus.ERROR]
     missing = list(dict.fromkeys([*errored, *report.verdict.missing_evidence]))
+    names = _fit(", ".join(_one_line(m) for m in missing), 1500)
     if not report.evidence_complete:
-        items.append(f":warning: *evidence incomplete: could not check {escape(', '.join(missing))}*")
+        items.append(f":warning: *evidence incomplete: could not check {names}*")
     elif missing:
-        items.append(f"missing evidence: {escape(', '.join(missing))}")
+        items.append(f"missing evidence: {names}")
     items += notes
     text = _fit_joined(items, TEXT_OBJECT_MAX)
     return _dict(ContextBlock(block_id="jobbot.context", elements=[MarkdownTextObject(text=text, verbatim=True)]))
@@ -447,14 +448,13 @@ def _queue_text(report: TriageReport) -> str | None:
         return None
     where = "/".join(str(data[k]) for k in ("namespace", "entity") if data.get(k))
     target, max_exec, capacity = (_int(data.get(k)) for k in ("target_per_execution", "max_executions", "capacity"))
-    line = f":inbox_tray: *Queue* {_code(where, 300) if where else ''}: *{depth}* messages waiting"
+    line = f":inbox_tray: *Queue*{' ' + _code(where, 300) if where else ''}: *{depth}* messages waiting"
     if capacity:
-        ratio = f", {depth / capacity:.1f}× that" if depth > capacity else ""
-        line += f"; one round takes *{capacity}*"
+        line += f" vs *{capacity}* per round"
         if target and max_exec:
-            line += f" (scale target {target} per execution × maxExecutions {max_exec}){ratio}"
-        else:
-            line += ratio
+            line += f" (scale target {target} per execution × maxExecutions {max_exec})"
+        if depth > capacity:
+            line += f", {depth / capacity:.1f}× that"
     running = _int(data.get("running"))
     if running is not None:
         line += f" · {running} running"
@@ -470,24 +470,32 @@ def _runbook_blocks(report: TriageReport) -> list[dict[str, Any]]:
         return []
     heading = f":clipboard: *Runbook: {_fit(_one_line(runbook.title) or runbook.id, 150)}*"
     lines = [f"{i}. {_fit(_one_line(step), _STEP_MAX)}" for i, step in enumerate(runbook.steps, 1)]
-    texts = _pack(lines, heading=heading, max_sections=2, more=f"steps (runbook {_fit(runbook.id, 60)})")
+    texts = _pack(lines, heading=heading, max_sections=2, more="steps", tail=f" (runbook {_fit(runbook.id, 60)})")
     return [_dict(DividerBlock()), *(_section(t) for t in texts)]
 
 
 def _links_blocks(report: TriageReport, workspace_resource_id: str | None,
                   query_texts: Mapping[str, str] | None) -> list[dict[str, Any]]:
-    lines = [f"• {_link(portal_url(report.job.id), 'Job in the Azure portal')}"]
+    lines = []
+    if report.job.id.strip():
+        lines.append(_link_line(portal_url(report.job.id), "Job in the Azure portal", "resource id too long to link"))
     if workspace_resource_id and query_texts:
         timespan = iso_interval(report.window.start, report.window.end)
         for name, query in query_texts.items():
-            label = f"Logs: {_one_line(name)}"
             url = log_analytics_url(workspace_resource_id, query, timespan=timespan)
-            line = f"• {_link(url, label)}" if url else ""
-            if not url or len(line) > SECTION_TEXT_MAX - 100:
-                line = f"• {_fit(label, 100)} _(query too long to link)_"
-            lines.append(line)
+            lines.append(_link_line(url, f"Logs: {_one_line(name)}", "query too long to link"))
+    if not lines:
+        return []
     texts = _pack(lines, heading=":link: *Links*", max_sections=2, more="links")
     return [_section(t) for t in texts]
+
+
+def _link_line(url: str | None, label: str, why_not: str) -> str:
+    """A bullet with the link, or with the label and why there is no link (a link is never cut)."""
+    line = f"• {_link(url, label[:100])}" if url and len(url) <= URL_MAX else ""
+    if not line or len(line) > SECTION_TEXT_MAX - 100:
+        line = f"• {_fit(label, 100)} _({why_not})_"
+    return line
 
 
 def _excerpt_blocks(report: TriageReport) -> list[dict[str, Any]]:
@@ -530,17 +538,18 @@ def _console_signatures(checks: Iterable[CheckResult]) -> tuple[str, ...]:
     found = []
     for check in checks:
         if check.name == "console_errors":
-            found += [str(s.get("signature") or "").strip() for s in _dicts(check.data.get("signatures"))]
+            found += [_one_line(str(s.get("signature") or "")) for s in _dicts(check.data.get("signatures"))]
     return tuple(s for s in dict.fromkeys(found) if len(s) >= _MIN_SCRUB)
 
 
 def _scrubber(signatures: Sequence[str]) -> Callable[[str], str]:
-    """Replace any quote of a console signature (whole, or cut to any length as summaries do) in a text."""
+    """Replace any quote of a console signature in a (one-line) text: the whole signature, or its start cut
+    to any length of at least `_SCRUB_PROBE` characters, as the summaries quote them."""
     ordered = sorted(signatures, key=len, reverse=True)
 
     def scrub(text: str) -> str:
         for sig in ordered:
-            probe = sig[:_MIN_SCRUB]
+            probe = sig[:_SCRUB_PROBE]
             start = text.find(probe)
             while start != -1:
                 end = start + len(probe)
@@ -588,14 +597,14 @@ def _fit(raw: str, limit: int, *, note: str = "…") -> str:
 
 def _fit_joined(items: Sequence[str], limit: int, sep: str = " · ") -> str:
     """Already-formatted items joined; items that do not fit are counted instead of cut mid-markup."""
-    text = ""
+    kept: list[str] = []
     for i, item in enumerate(items):
-        candidate = item if not text else text + sep + item
-        rest = len(items) - i
-        if len(candidate) + len(f"{sep}… {rest} more notes") > limit and i < len(items) - 1 or len(candidate) > limit:
-            return (text + sep if text else "") + f"… {rest} more notes"
-        text = candidate
-    return text
+        after = len(items) - i - 1
+        reserve = len(f"{sep}… {after} more notes") if after else 0
+        if len(sep.join([*kept, item])) + reserve > limit:
+            return sep.join([*kept, f"… {len(items) - i} more notes"])
+        kept.append(item)
+    return sep.join(kept)
 
 
 def _cut_line(line: str, limit: int) -> str:
@@ -621,7 +630,9 @@ def _link(url: str | None, label: str) -> str:
     if not url:
         return escape(label)
     safe_label = escape(label.replace("|", "/"))
-    return f"<{url.replace('&', '%26').replace('|', '%7C').replace('>', '%3E')}|{safe_label}>"
+    # Our URLs are percent-encoded already; & is escaped as Slack asks, | and the brackets cannot occur.
+    target = url.replace("&", "&amp;").replace("|", "%7C").replace("<", "%3C").replace(">", "%3E")
+    return f"<{target}|{safe_label}>"
 
 
 def _mention(value: str) -> str:

@@ -81,8 +81,11 @@ def container_diff(before: Sequence[Container], after: Sequence[Container]) -> l
             changes.append(f"{prefix}memory {a.memory} -> {b.memory}")
         if a.cpu != b.cpu and a.cpu is not None and b.cpu is not None:
             changes.append(f"{prefix}cpu {a.cpu:g} -> {b.cpu:g}")
-        added = sorted(set(b.env_names) - set(a.env_names))
-        removed = sorted(set(a.env_names) - set(b.env_names))
+        # A template without any env list says nothing about env (some payloads omit it): compare only
+        # when both sides list their variables.
+        both = bool(a.env_names) and bool(b.env_names)
+        added = sorted(set(b.env_names) - set(a.env_names)) if both else []
+        removed = sorted(set(a.env_names) - set(b.env_names)) if both else []
         if added:
             changes.append(f"{prefix}env added {', '.join(added)}")
         if removed:

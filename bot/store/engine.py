@@ -1,0 +1,163 @@
+"""Where the store lives: the database URL, the engine, the schema (created if missing) and the errors.
+
+SQLite (the default, `sqlite:///./jobbot.db`) suits one replica; several replicas share PostgreSQL
+(`postgresql://…`, driven by psycopg 3). The store's API is async, but a small sync engine does the work
+in worker threads: SQLAlchemy's sync engines are thread-safe, the SQL is short, and the same code serves
+both databases.
+
+SQLite transactions start with `BEGIN IMMEDIATE`: every transaction takes the write lock at once and
+waits up to the busy timeout for it, so a read-then-write never deadlocks against another connection and
+processes sharing the file are serialized.
+
+    StoreError(JobbotError)
+    ├── StoreUnavailable   the database cannot be reached, or its schema is newer than this jobbot
+    └── StaleVersion       a versioned write lost a race (re-read and try again)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import QueuePool
+
+from bot.errors import ConfigError, JobbotError
+from bot.store.redact import redact
+from bot.store.schema import SCHEMA_VERSION, meta, metadata
+
+DEFAULT_URL = "sqlite:///./jobbot.db"
+SQLITE_BUSY_TIMEOUT_S = 30.0
+# pg_advisory_xact_lock key serializing schema creation between processes starting at once ("jobbot").
+SCHEMA_LOCK_KEY = 0x6A6F62626F74
+
+T = TypeVar("T")
+
+
+class StoreError(JobbotError):
+    """The state store failed; the message is safe to log (no credentials)."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or used (down, wrong URL, schema from a newer jobbot)."""
+
+
+class StaleVersion(StoreError):
+    """A versioned write expected a version that is no longer current: someone else wrote first."""
+
+    def __init__(self, kind: str, key: str, expected: int | None) -> None:
+        self.kind, self.key, self.expected = kind, key, expected
+        what = "to create it" if expected is None else f"version {expected}"
+        super().__init__(f"{kind}/{key}: expected {what}, but it was changed by someone else")
+
+
+def database_url(raw: str | None = None) -> URL:
+    """Parse `JOBBOT_DATABASE_URL` (empty: the default), mapping `postgresql://` to psycopg 3."""
+    given = (raw or "").strip() or DEFAULT_URL
+    try:
+        url = make_url(given)
+    except ArgumentError:
+        # The text may hold a password: never echo it.
+        problem = "JOBBOT_DATABASE_URL is not a database URL (expected sqlite:///… or postgresql://…)"
+        raise ConfigError([problem]) from None
+    backend, _, driver = url.drivername.partition("+")
+    if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
+        return url.set(drivername="postgresql+psycopg")
+    if backend == "sqlite" and driver in ("", "pysqlite"):
+        return url
+    raise ConfigError([
+        f"JOBBOT_DATABASE_URL uses {url.drivername!r}; the store supports sqlite:///path and postgresql://…"
+    ])
+
+
+def safe_url(url: URL) -> str:
+    """The URL as it may be logged: password hidden."""
+    return url.render_as_string(hide_password=True)
+
+
+_COMMON: dict[str, Any] = {
+    # A failed statement's message never carries the values it was given (they may be secrets).
+    "hide_parameters": True,
+    # INSERT … ON CONFLICT DO NOTHING tells who won by its rowcount, which SQLAlchemy drops by default.
+    "execution_options": {"preserve_rowcount": True},
+}
+
+
+def create_store_engine(url: URL) -> Engine:
+    """An engine for the store: busy-waiting SQLite transactions, or pre-pinged PostgreSQL connections."""
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, **_COMMON)
+    database = url.database or ""
+    options: dict[str, Any] = {}
+    if database in ("", ":memory:"):
+        # One connection, handed to one thread at a time: every thread sees the same in-memory database.
+        options = {"poolclass": QueuePool, "pool_size": 1, "max_overflow": 0}
+    elif not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        **_COMMON,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+        **options,
+    )
+    event.listen(engine, "connect", _sqlite_take_over_transactions)
+    event.listen(engine, "begin", _sqlite_begin_immediate)
+    return engine
+
+
+def _sqlite_take_over_transactions(dbapi_connection: Any, _record: Any) -> None:
+    # Stop the sqlite3 module from issuing its own (deferred) BEGIN; `_sqlite_begin_immediate` does it.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_schema(engine: Engine) -> None:
+    """Create whatever tables are missing; safe when several processes start at once."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Concurrent CREATE TABLE IF NOT EXISTS can still collide in pg_type; take turns instead.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        metadata.create_all(conn, checkfirst=True)
+        found = conn.scalar(select(meta.c.value).where(meta.c.key == "schema_version"))
+        if found is None:
+            conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        elif int(found) > SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"the database holds schema version {found}, newer than this jobbot's {SCHEMA_VERSION}; upgrade jobbot"
+            )
+
+
+class Database:
+    """Runs short transactions of sync SQLAlchemy code in worker threads, for the async store API."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    async def transaction(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one transaction (committed on return, rolled back on error) off the event loop."""
+        return await asyncio.to_thread(self._transaction, work)
+
+    def _transaction(self, work: Callable[[Connection], T]) -> T:
+        with self.engine.begin() as conn:
+            return work(conn)
+
+    def insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
+        """An INSERT that understands ON CONFLICT on this database."""
+        return postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as error:
+            reason = redact(str(error))
+            raise StoreUnavailable(f"store {safe_url(self.engine.url)} is not reachable: {reason}") from error
