@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -92,15 +93,16 @@ async def _start(settings: Settings, config: Config | None, stack: contextlib.As
         from bot.scenario_mode import scenario_world
 
         world = stack.enter_context(scenario_world(settings.scenario, config))
-        endpoints, clock, credential, config = world.endpoints, world.clock, world.credential, world.config
+        endpoints, credential, config = world.endpoints, world.credential, world.config
+        clock: Clock = world.clock
     else:
         from bot.azure.credentials import production_credential
 
         endpoints, clock = Endpoints(), SystemClock()
         credential = await stack.enter_async_context(production_credential())
     readers = await stack.enter_async_context(azure_readers(credential, endpoints, config))
-    store = await Store.open(settings.database_url)
-    stack.push_async_callback(store.close)
+    store = await asyncio.to_thread(Store.open, settings.database_url, secrets=settings.secrets, clock=clock)
+    stack.callback(store.close)
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
 
     async def members(group: str) -> list[str]:
@@ -109,7 +111,7 @@ async def _start(settings: Settings, config: Config | None, stack: contextlib.As
 
     async def audit(**fields: Any) -> None:
         try:
-            await store.audit.record(AuditEntry(at=clock.now(), **fields), secrets=settings.secrets)
+            await store.audit.record(AuditEntry(at=clock.now(), **fields))
         except Exception:  # the audit trail must not cost the user their answer
             log.exception("audit write failed")
 
@@ -120,6 +122,6 @@ async def _start(settings: Settings, config: Config | None, stack: contextlib.As
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         socket = AsyncSocketModeHandler(bolt, settings.slack_app_token)
-        await socket.connect_async()
+        await socket.connect_async()  # type: ignore[no-untyped-call]
         stack.push_async_callback(socket.close_async)
     return Runtime(settings, config, store, clock, bolt)

@@ -30,8 +30,9 @@ from bot.model import (
     Verdict,
     Window,
 )
-from bot.respond.blocks import ButtonSpec, SlackMessage, _assemble, _Part, escape, render_blocks, render_progress
-from bot.respond.limits import (
+from bot.respond.links import encode_query, iso_duration, iso_interval, log_analytics_url, portal_url
+from bot.slack.blocks import ButtonSpec, SlackMessage, _assemble, _Part, escape, render_blocks, render_progress
+from bot.slack.limits import (
     BLOCKS_MAX,
     MESSAGE_TEXT_MAX,
     TRUNCATED,
@@ -39,7 +40,6 @@ from bot.respond.limits import (
     check_blocks,
     truncate,
 )
-from bot.respond.links import encode_query, iso_duration, iso_interval, log_analytics_url, portal_url
 
 START = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 END = START + timedelta(hours=1)

@@ -119,8 +119,8 @@ async def test_healthy_job_is_healthy_and_never_while_evidence_is_missing() -> N
 async def test_saturation_when_running_at_max_executions_with_a_deep_queue_and_no_failures() -> None:
     history = [execution(f"run{i}", "Running", 3) for i in range(10)] + [execution("ok", "Succeeded", 20)]
     queues = FakeQueues(QueueDepth("azure-queue", "st", "orders", 9000))
-    report = await triage(JobSpec("orders-processor"), HOUR, readers(FakeJobs([make_job()], history), FakeLogs(), queues),
-                          FixedClock(NOW))
+    world = readers(FakeJobs([make_job()], history), FakeLogs(), queues)
+    report = await triage(JobSpec("orders-processor"), HOUR, world, FixedClock(NOW))
     assert report.verdict.cause is Cause.SATURATION
     assert report.verdict.rollback_candidate is None
 

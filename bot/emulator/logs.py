@@ -234,7 +234,8 @@ def _duck_type(table: str, column: str, kusto: str) -> str:
 def _cell(value: Any, kusto: str, where: str, problems: list[str]) -> Any:
     """A row value as DuckDB takes it for a column of Kusto type `kusto`; None (and a problem) if not."""
     if value is None:
-        return None
+        # Log Analytics has no null strings: a string column a record did not fill reads as "".
+        return "" if kusto == "string" else None
     convert: Callable[[Any], Any] = _CONVERTERS.get(kusto, _as_string)
     try:
         return convert(value)

@@ -74,7 +74,6 @@ class Sources:
             "start": window.start,
             "end": window.end,
             "resource_ids": [i.lower() for i in (self.job.ref.id, self.job.environment_id) if i],
-            "related": list(self.job.dependencies),
             "subscription_id": self.job.ref.subscription,
             **extra,
         }

@@ -11,9 +11,9 @@ import gzip
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from bot.respond.limits import URL_MAX
+from bot.slack.limits import URL_MAX
 
-__all__ = ["iso_duration", "iso_interval", "log_analytics_url", "portal_url"]
+__all__ = ["encode_query", "iso_duration", "iso_interval", "log_analytics_url", "portal_url"]
 
 PORTAL = "https://portal.azure.com"
 

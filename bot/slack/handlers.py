@@ -25,7 +25,7 @@ from bot.evidence.sources import Readers
 from bot.intake import DEFAULT_SINCE
 from bot.model import CheckResult, Job, TriageReport
 from bot.owners import resolve_owners
-from bot.respond.blocks import SlackMessage, escape, render_blocks, render_progress
+from bot.slack.blocks import SlackMessage, escape, render_blocks, render_progress
 from bot.slack.commands import SINGLE_CHECKS, Command, Verb
 from bot.triage import triage
 

@@ -171,6 +171,11 @@ def _expiry(now: datetime, ttl_s: float | None) -> datetime | None:
     return now + timedelta(seconds=ttl_s)
 
 
+def _require_aware(moment: datetime) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"the store needs timezone-aware datetimes, got {moment.isoformat()}")
+
+
 @dataclass(frozen=True, slots=True)
 class Versioned:
     value: dict[str, Any]
@@ -257,6 +262,7 @@ class Timers:
 
     async def schedule(self, kind: str, key: str, due_at: datetime, payload: dict[str, Any]) -> Timer:
         """Set (kind, key) to fire at `due_at`, replacing any timer already there (firing or not)."""
+        _require_aware(due_at)
         timer = Timer(uuid.uuid4().hex, kind, key, due_at, payload)
         statement = self._db.insert(timers).values(
             kind=kind, key=key, id=timer.id, due_at=due_at, payload=payload, owner=None, claimed_at=None
@@ -274,6 +280,7 @@ class Timers:
         A claimed timer is nobody else's. With `lease_s`, a timer claimed that long ago and never done
         (its poller crashed) is handed out again — at-least-once instead of at-most-once.
         """
+        _require_aware(now)
         waiting: ColumnElement[bool] = timers.c.owner.is_(None)
         if lease_s is not None:
             waiting = or_(waiting, timers.c.claimed_at <= now - timedelta(seconds=lease_s))

@@ -102,7 +102,10 @@ def suspect(
     """The change most likely behind trouble that began at `trouble_began` (None: no trouble seen)."""
     before = [e for e in events if e.succeeded and (trouble_began is None or e.time <= trouble_began)]
     job_write = next((e for e in before if e.is_job_write and e.resource_id.lower() == job.ref.id.lower()), None)
-    identity = next((e for e in before if e.is_identity_change), None)
+    # Access changes are read subscription-wide; only those touching what this job depends on count.
+    deps = [d for d in job.dependencies if d]
+    identity = next((e for e in before if e.is_identity_change
+                     and any(d in (e.resource_id + " " + e.properties).lower() for d in deps)), None)
     lifecycle = next((e for e in before if e.is_lifecycle), None)
     what = "; ".join(diff)
     if job_write is not None:

@@ -39,7 +39,8 @@ from slack_sdk.models.blocks import (
 
 from bot import exitcodes
 from bot.model import NO_ROLLBACK_CAUSES, Cause, CheckResult, CheckStatus, TriageReport
-from bot.respond.limits import (
+from bot.respond.links import iso_interval, log_analytics_url, portal_url
+from bot.slack.limits import (
     ACTION_ID_MAX,
     ACTIONS_ELEMENTS_MAX,
     BLOCKS_MAX,
@@ -55,7 +56,6 @@ from bot.respond.limits import (
     check_blocks,
     truncate,
 )
-from bot.respond.links import iso_interval, log_analytics_url, portal_url
 
 __all__ = ["MARKS", "ButtonSpec", "SlackMessage", "escape", "render_blocks", "render_progress"]
 
