@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import string
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -165,14 +165,25 @@ def test_a_database_written_by_a_newer_jobbot_is_refused(db_url: str) -> None:
         Store.open(db_url)
 
 
-async def test_ping_reports_an_unreachable_database_without_its_password() -> None:
+async def test_an_unreachable_database_is_reported_without_its_password() -> None:
     store = Store(create_store_engine(database_url("postgresql://jobbot:hunter2secret@127.0.0.1:1/jobbot")))
     try:
-        with pytest.raises(StoreUnavailable) as unreachable:
-            await store.ping()
-        assert "hunter2secret" not in str(unreachable.value)
+        calls: list[Callable[[], Awaitable[object]]] = [
+            store.ping, lambda: store.records.get("k", "k"), lambda: store.claims.claim("k", "k", "me"),
+        ]
+        for call in calls:
+            with pytest.raises(StoreUnavailable) as unreachable:
+                await call()
+            assert "hunter2secret" not in str(unreachable.value)
+            assert "127.0.0.1:1" in str(unreachable.value)
     finally:
         store.close()
+
+
+def test_opening_an_unreachable_database_says_so() -> None:
+    with pytest.raises(StoreUnavailable, match=r"127\.0\.0\.1:1") as unreachable:
+        Store.open("postgresql://jobbot:hunter2secret@127.0.0.1:1/jobbot")
+    assert "hunter2secret" not in str(unreachable.value)
 
 
 async def test_an_in_memory_sqlite_store_is_one_database_for_every_thread() -> None:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, delete, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, delete, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import Clock, SystemClock
@@ -87,12 +87,13 @@ class Store:
             raise
         except SQLAlchemyError as error:
             engine.dispose()
-            raise StoreUnavailable(f"cannot open store {safe_url(parsed)}: {redact(str(error))}") from error
+            reason = redact(str(error).splitlines()[0])
+            raise StoreUnavailable(f"cannot open store {safe_url(parsed)}: {reason}") from error
         return cls(engine, secrets=secrets, clock=clock)
 
     async def ping(self) -> None:
         """Raise `StoreUnavailable` unless the database answers (for /readyz)."""
-        await asyncio.to_thread(self._db.ping)
+        await self._db.transaction(lambda conn: conn.execute(text("SELECT 1")))
 
     def close(self) -> None:
         self._db.engine.dispose()

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, Table, create_engine, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.pool import QueuePool
 
 from bot.errors import ConfigError, JobbotError
@@ -143,21 +143,21 @@ class Database:
         self.dialect = engine.dialect.name
 
     async def transaction(self, work: Callable[[Connection], T]) -> T:
-        """Run `work` in one transaction (committed on return, rolled back on error) off the event loop."""
+        """Run `work` in one transaction (committed on return, rolled back on error) off the event loop.
+
+        Raises `StoreUnavailable` when the database cannot be reached or stays locked.
+        """
         return await asyncio.to_thread(self._transaction, work)
 
     def _transaction(self, work: Callable[[Connection], T]) -> T:
-        with self.engine.begin() as conn:
-            return work(conn)
+        try:
+            with self.engine.begin() as conn:
+                return work(conn)
+        except (OperationalError, InterfaceError) as error:
+            # Connection lost, server down, SQLite busy past its timeout: the store, not the caller, failed.
+            reason = redact(str(error).splitlines()[0])
+            raise StoreUnavailable(f"store {safe_url(self.engine.url)} failed: {reason}") from error
 
     def insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         """An INSERT that understands ON CONFLICT on this database."""
         return postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
-
-    def ping(self) -> None:
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as error:
-            reason = redact(str(error))
-            raise StoreUnavailable(f"store {safe_url(self.engine.url)} is not reachable: {reason}") from error
