@@ -3,6 +3,7 @@
     POST /slack/events            slash commands and interactivity (signed requests only)
     GET  /healthz                 process is up
     GET  /readyz                  config loaded, store reachable
+    POST /alerts/azure-monitor    Azure Monitor action-group webhook (the alerts feature)
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket as socket_module
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +28,7 @@ from bot.azure.endpoints import Endpoints
 from bot.azure.wiring import azure_readers
 from bot.clock import Clock, SystemClock
 from bot.config import Config, load_config
+from bot.features import ROUTES, Endpoint, Services, feature_factories
 from bot.settings import Settings
 from bot.slack.app import bolt_request, build_bolt_app
 from bot.slack.client import web_client
@@ -43,6 +48,7 @@ class Runtime:
     store: Store
     clock: Clock
     bolt: Any
+    endpoints: dict[str, Endpoint]
 
 
 def create_app(settings: Settings, config: Config | None = None) -> Starlette:
@@ -77,11 +83,22 @@ def create_app(settings: Settings, config: Config | None = None) -> Starlette:
             return JSONResponse({"status": "store unreachable"}, status_code=503)
         return JSONResponse({"status": "ready", "jobs_in_catalog": len(runtime.config.jobs)})
 
+    def feature_route(name: str) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            runtime = state.get("runtime")
+            handler = runtime.endpoints.get(name) if runtime else None
+            if handler is None:
+                return JSONResponse({"error": "not available"}, status_code=503)
+            return await handler(request)
+
+        return endpoint
+
     return Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            *(Route(r.path, feature_route(r.name), methods=list(r.methods)) for r in ROUTES),
         ],
         lifespan=lifespan,
     )
@@ -116,12 +133,23 @@ async def _start(settings: Settings, config: Config | None, stack: contextlib.As
             log.exception("audit write failed")
 
     service = CommandService(readers=readers, clock=clock, config=config, client=client)
+    access = AccessPolicy(config.raw.get("access"), members)
     bolt = build_bolt_app(client=client, signing_secret=settings.slack_signing_secret, service=service,
-                          access=AccessPolicy(config.raw.get("access"), members), audit=audit)
+                          access=access, audit=audit)
+    services = Services(settings=settings, config=config, store=store, clock=clock, readers=readers,
+                        client=client, commands=service, access=access, audit=audit,
+                        replica_id=f"{socket_module.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    features = [factory(services) for factory in feature_factories()]
+    feature_endpoints: dict[str, Endpoint] = {}
+    for feature in features:
+        feature.register(bolt)
+        feature_endpoints.update(feature.endpoints())
+        await feature.start()
+        stack.push_async_callback(feature.stop)
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-        socket = AsyncSocketModeHandler(bolt, settings.slack_app_token)
-        await socket.connect_async()  # type: ignore[no-untyped-call]
-        stack.push_async_callback(socket.close_async)
-    return Runtime(settings, config, store, clock, bolt)
+        socket_mode = AsyncSocketModeHandler(bolt, settings.slack_app_token)
+        await socket_mode.connect_async()  # type: ignore[no-untyped-call]
+        stack.push_async_callback(socket_mode.close_async)
+    return Runtime(settings, config, store, clock, bolt, feature_endpoints)
