@@ -53,7 +53,9 @@ class QueueDepthReader:
         if not account or not queue:
             raise NotApplicable("the scale rule names no storage account (it authenticates with a secret); "
                                 "set the queue in the config")
+        # Storage has its own retry policy (15 s initial backoff by default): keep it inside a check's deadline.
         client = QueueClient(self._endpoints.queue_account_url(account), queue, credential=self._credential,
+                             initial_backoff=0.3, increment_base=1, random_jitter_range=0,
                              **self._endpoints.client_kwargs())
         async with client, upstream("Azure Storage queues"):
             properties = await client.get_queue_properties()

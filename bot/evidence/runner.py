@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.errors import NotApplicable, UpstreamError
+from bot.evidence.deadline import set_deadline
 from bot.evidence.registry import Check
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
@@ -36,8 +37,10 @@ async def run_checks(
 
 async def _run_one(check: Check, sources: Sources, deadline_s: float) -> CheckResult:
     try:
+        set_deadline(asyncio.get_running_loop().time() + deadline_s)
         async with asyncio.timeout(deadline_s):
-            return await check.run(sources)
+            result = await check.run(sources)
+        return _mark_partial(result, check, sources)
     except TimeoutError:
         return CheckResult(check.name, CheckStatus.ERROR,
                            f"Could not check {check.name}: no answer within {deadline_s:g} s.",
@@ -52,3 +55,15 @@ async def _run_one(check: Check, sources: Sources, deadline_s: float) -> CheckRe
         return CheckResult(check.name, CheckStatus.ERROR,
                            f"Could not check {check.name}: internal error ({type(error).__name__}).",
                            {"error": type(error).__name__})
+
+
+def _mark_partial(result: CheckResult, check: Check, sources: Sources) -> CheckResult:
+    """A check built on a partial Log Analytics answer keeps its rows but cannot vouch for completeness."""
+    reasons = sorted({sources.partial[n.partition(":")[2]] for n in check.needs
+                      if n.startswith("query:") and n.partition(":")[2] in sources.partial})
+    if not reasons or result.status is CheckStatus.SKIPPED:
+        return result
+    return CheckResult(result.name, CheckStatus.ERROR,
+                       f"Could not fully check {check.name}: Log Analytics returned a {'; '.join(reasons)}. "
+                       f"From what arrived: {result.summary}",
+                       {**result.data, "error": "partial", "partial": reasons})

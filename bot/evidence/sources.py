@@ -44,6 +44,7 @@ class Sources:
         self._readers = readers
         self._tasks: Tasks = {} if tasks is None else tasks
         self._prefetches: set[asyncio.Task[None]] = set()
+        self.partial: dict[str, str] = {}  # query name -> why Log Analytics answered only part of it
 
     def _once(self, key: tuple[Any, ...], fetch: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any]:
         task = self._tasks.get(key)
@@ -85,6 +86,8 @@ class Sources:
 
         key = ("query", name, self.job.environment_id, repr(sorted(params.items())))
         result: QueryResult = await self._get(key, fetch)
+        if result.partial:
+            self.partial[name] = result.partial
         return result
 
     async def queue_depth(self) -> QueueDepth:

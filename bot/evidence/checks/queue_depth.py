@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+from bot.errors import JobbotError
 from bot.evidence import executions as ex
+from bot.evidence.deadline import best_effort
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus, ScaleRule
 
@@ -27,7 +30,10 @@ async def run(sources: Sources) -> CheckResult:
     job = sources.job
     target = target_per_execution(job.rules[0])
     capacity = target * job.max_executions
-    running = len(ex.active(ex.in_window(await sources.executions(), sources.window)))
+    running: int | None = None
+    with contextlib.suppress(JobbotError):  # the depth stands on its own when the history cannot be read
+        history = await best_effort(sources.executions())
+        running = None if history is None else len(ex.active(ex.in_window(history, sources.window)))
     data: dict[str, Any] = {
         "source": depth.source_type,
         "namespace": depth.namespace,
@@ -40,8 +46,9 @@ async def run(sources: Sources) -> CheckResult:
         "running": running,
     }
     where = f"{depth.namespace}/{depth.entity}"
+    running_text = "running unknown" if running is None else f"{running} running"
     summary = (f"{depth.depth} messages in {where} (scale target {target} per execution, "
-               f"maxExecutions {job.max_executions}, {running} running)")
+               f"maxExecutions {job.max_executions}, {running_text})")
     if depth.dead_letter:
         summary += f"; {depth.dead_letter} dead-lettered"
     if depth.depth > capacity:

@@ -7,8 +7,9 @@ import contextlib
 from bot.errors import JobbotError
 from bot.evidence import executions as ex
 from bot.evidence.checks.signatures import signature_rows
+from bot.evidence.deadline import best_effort
 from bot.evidence.sources import Sources
-from bot.model import CheckResult, CheckStatus
+from bot.model import CheckResult, CheckStatus, Execution
 
 NAME = "scaler"
 NEEDS = ("query:platform_errors", "executions", "queue")  # the upstream reads it makes (prefetched together)
@@ -17,17 +18,21 @@ NEEDS = ("query:platform_errors", "executions", "queue")  # the upstream reads i
 async def run(sources: Sources) -> CheckResult:
     """KEDAScalerFailed events, and work waiting while no execution starts."""
     found = await signature_rows(sources, "scaler")
-    started = ex.in_window(await sources.executions(), sources.window)
+    started: list[Execution] | None = None
+    with contextlib.suppress(JobbotError):
+        history = await best_effort(sources.executions())
+        started = None if history is None else ex.in_window(history, sources.window)
     depth: int | None = None
     # When the depth is unknown the queue_depth check says why; the log evidence still stands.
     with contextlib.suppress(JobbotError):
-        depth = (await sources.queue_depth()).depth
-    data = {"events": found, "executions_in_window": len(started), "depth": depth}
+        queue = await best_effort(sources.queue_depth())
+        depth = None if queue is None else queue.depth
+    data = {"events": found, "executions_in_window": None if started is None else len(started), "depth": depth}
     if found:
         total = sum(f["count"] for f in found)
         return CheckResult(NAME, CheckStatus.FAIL,
                            f"{total} scaler errors ({found[0]['reason']}): {found[0]['message']}", data)
-    if not started and depth:
+    if started == [] and depth:
         return CheckResult(NAME, CheckStatus.WARN,
                            f"No execution started in the window while {depth} messages wait, and no scaler "
                            "error was logged.", data)
