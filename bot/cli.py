@@ -25,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     triage.add_argument("--since", default="1h", help="window: 30m, 2h, 1d (default 1h, at most 7d)")
     triage.add_argument("--scenario", default=os.environ.get("JOBBOT_SCENARIO"),
                         help="run against the local Azure emulator serving this scenario file")
-    triage.add_argument("--format", choices=("text", "json"), default="text")
+    triage.add_argument("--format", choices=("text", "json", "blocks"), default="text",
+                        help="text for a terminal, json for the report, blocks for the Slack message")
 
     demo = commands.add_parser("demo", help="run the bundled scenarios end to end")
     demo.add_argument("--scenario", action="append", help="only these scenario files")
@@ -83,6 +84,11 @@ def _triage(args: argparse.Namespace) -> int:
     report = triage_once(spec, since, config, scenario=args.scenario)
     if args.format == "json":
         print(json.dumps(report_to_dict(report), indent=2))
+    elif args.format == "blocks":
+        from bot.slack.blocks import render_blocks
+
+        message = render_blocks(report)
+        print(json.dumps({"text": message.text, "blocks": message.blocks}, indent=2))
     else:
         print(render_text(report), end="")
     return EXIT_OK

@@ -8,8 +8,11 @@ from pathlib import Path
 from bot.assets import bundled_scenarios
 from bot.config import Config
 from bot.intake import parse_job, parse_since
+from bot.model import TriageReport
 from bot.respond.text import render_text
 from bot.runtime import triage_once
+from bot.slack.blocks import render_blocks
+from bot.slack.preview import preview
 
 
 def run_demo(only: Sequence[str] | None = None, *, show_full: str = "oom-after-image-change") -> int:
@@ -17,6 +20,7 @@ def run_demo(only: Sequence[str] | None = None, *, show_full: str = "oom-after-i
 
     paths = [Path(p) for p in only] if only else bundled_scenarios()
     matched = 0
+    shown: TriageReport | None = None
     print(f"jobbot demo: {len(paths)} scenarios, each served by the local Azure emulator on 127.0.0.1\n")
     for path in paths:
         scenario = load_scenario(path)
@@ -31,7 +35,17 @@ def run_demo(only: Sequence[str] | None = None, *, show_full: str = "oom-after-i
         print(f"{mark}{scenario.name:<38} {job:<26} -> {verdict.cause.value} ({verdict.confidence.value})"
               + ("" if ok else f"  [expected {expected}]"))
         if scenario.name == show_full or (only and len(paths) == 1):
-            print()
-            print(render_text(report))
+            shown = report
+    if shown is not None:
+        _show(shown)
     print(f"\n{matched} of {len(paths)} scenarios concluded as expected.")
     return 0 if matched == len(paths) else 1
+
+
+def _show(report: TriageReport) -> None:
+    print(f"\n--- {report.job.name}: the terminal report (jobbot triage) ---\n")
+    print(render_text(report))
+    message = render_blocks(report)
+    print(f"--- {report.job.name}: what the channel sees in Slack ({len(message.blocks)} blocks; "
+          "`--format blocks` prints the Block Kit JSON) ---")
+    print(preview(message.blocks))

@@ -147,6 +147,7 @@ class LogSetup:
 
     workspace_id: str
     destination: str  # log-analytics | azure-monitor
+    workspace_resource_id: str | None = None  # the workspace's ARM id, when known (for portal links)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +232,9 @@ class TriageReport:
     checks: tuple[CheckResult, ...]
     runbook: Runbook | None = None
     owners: Owners | None = None
+    # The KQL each check ran (name -> text) and where, so a reader can re-run it in Log Analytics.
+    queries: Mapping[str, str] = field(default_factory=dict)
+    workspace_resource_id: str | None = None
 
     @property
     def evidence_complete(self) -> bool:

@@ -52,7 +52,6 @@ async def triage(
     remembered = readers.jobs.recall(spec)
     if remembered is not None:
         Sources(remembered, window, now, readers, tasks).prefetch(needs)
-    sources: Sources | None = None
     try:
         job = await readers.jobs.find_job(spec)
         if on_job is not None:
@@ -68,4 +67,5 @@ async def triage(
     entry = (config or Config()).job(job.ref.name)
     runbook = runbook_for(job, verdict, window, label, entry.runbooks if entry else None)
     owners = resolve_owners(job.tags, entry.owners if entry else None, (config or Config()).directory)
-    return TriageReport(job.ref, window, verdict, results, runbook, owners)
+    return TriageReport(job.ref, window, verdict, results, runbook, owners, dict(sources.rendered),
+                        sources.workspace_resource_id())

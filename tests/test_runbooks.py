@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.assets import bundled_scenarios
 from bot.model import Cause, Confidence, RollbackCandidate, SuspectedChange, Verdict, Window
 from bot.owners import mention, resolve_owners
 from bot.runbooks import GENERIC, bundled, choose, runbook_for
@@ -74,3 +75,21 @@ def test_config_owners_win_over_tags_and_tags_work_without_config() -> None:
     assert configured.primary == "<!subteam^S0OWN>"
     assert configured.escalation == ("<!subteam^S0LEAD>", "<@U0MGR>")
     assert resolve_owners({}) is None
+
+
+@pytest.mark.parametrize("scenario", bundled_scenarios(), ids=lambda p: p.stem)
+def test_every_runbook_renders_against_every_bundled_scenario(scenario: Path) -> None:
+    from bot.azure.resources import parse_job
+    from bot.emulator.scenario import load_scenario
+
+    world = load_scenario(scenario)
+    for raw in world.jobs:
+        job = parse_job({k: v for k, v in raw.items() if k != "executions"})
+        for template in bundled().values():
+            cause = Cause(template.causes[0]) if template.causes else Cause.UNKNOWN
+            rollback = RollbackCandidate(world.expect.get("rollback_image") or "repo/image:1", NOW)
+            plain, with_change = Verdict(cause, Confidence.LOW, "s"), Verdict(cause, Confidence.HIGH, "s", CHANGE, rollback)
+            for verdict in (plain, with_change):
+                steps = runbook_for(job, verdict, WINDOW, "in the last hour").steps
+                assert steps and all(step.strip() for step in steps)
+                assert job.ref.name in "\n".join(steps) or template.id in {"platform", "poison-message", "capacity"}

@@ -148,10 +148,10 @@ class ArmReader:
             if workspace:
                 return LogSetup(str(workspace), destination)
         if destination == "azure-monitor":
-            return LogSetup(await self._workspace_from_diagnostics(subscription, environment_id), destination)
+            return await self._workspace_from_diagnostics(subscription, environment_id)
         raise NotApplicable(f"the environment {name} does not send logs to a Log Analytics workspace")
 
-    async def _workspace_from_diagnostics(self, subscription: str, environment_id: str) -> str:
+    async def _workspace_from_diagnostics(self, subscription: str, environment_id: str) -> LogSetup:
         settings = await self._get(subscription, f"{environment_id}/providers/Microsoft.Insights/diagnosticSettings",
                                    DIAGNOSTIC_SETTINGS_API)
         for setting in settings.get("value") or []:
@@ -160,7 +160,7 @@ class ArmReader:
                 workspace = await self._get(subscription, str(workspace_id), WORKSPACE_API)
                 customer_id = (workspace.get("properties") or {}).get("customerId")
                 if customer_id:
-                    return str(customer_id)
+                    return LogSetup(str(customer_id), "azure-monitor", str(workspace_id))
         raise NotApplicable("the environment's diagnostic settings send logs to no Log Analytics workspace")
 
     async def _get(self, subscription: str, path: str, api_version: str) -> dict[str, Any]:

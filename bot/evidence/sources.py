@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.errors import NotApplicable
 from bot.evidence.ports import JobsReader, LogsReader, QueueReader
-from bot.kql import load_query
+from bot.kql import load_query, render
 from bot.model import Execution, Job, LogSetup, MetricSeries, QueryResult, QueueDepth, Window
 
 # Changes that broke a job often land well before its failures start.
@@ -45,6 +45,7 @@ class Sources:
         self._tasks: Tasks = {} if tasks is None else tasks
         self._prefetches: set[asyncio.Task[None]] = set()
         self.partial: dict[str, str] = {}  # query name -> why Log Analytics answered only part of it
+        self.rendered: dict[str, str] = {}  # query name -> the KQL text it ran, for links in the report
 
     def _once(self, key: tuple[Any, ...], fetch: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any]:
         task = self._tasks.get(key)
@@ -79,6 +80,7 @@ class Sources:
             **extra,
         }
         params = {p: available[p] for p, _ in load_query(name).params}
+        self.rendered[name] = render(name, **params)
 
         async def fetch() -> QueryResult:
             setup = await self.log_setup()
@@ -124,6 +126,14 @@ class Sources:
                 raise ValueError(f"unknown upstream read {need!r}")
             self._prefetches.add(task := asyncio.ensure_future(_quietly(read)))
             task.add_done_callback(self._prefetches.discard)
+
+    def workspace_resource_id(self) -> str | None:
+        """The workspace's ARM id if the log setup has been read (without waiting for it)."""
+        task = self._tasks.get(("log_setup", self.job.environment_id))
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        setup: LogSetup = task.result()
+        return setup.workspace_resource_id
 
     def _query_window(self, name: str) -> Window:
         if name == "config_changes":

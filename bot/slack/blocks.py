@@ -140,6 +140,9 @@ def render_blocks(
     `query_texts` (query name -> the KQL text that ran) with `workspace_resource_id` (the workspace's ARM
     id) add a Log Analytics link per query; `actions` become buttons in one actions block.
     """
+    # The report carries the queries it ran and the workspace they ran in; callers may override both.
+    workspace_resource_id = workspace_resource_id or report.workspace_resource_id
+    query_texts = query_texts if query_texts is not None else report.queries
     hide = () if allow_console_excerpts else _console_signatures(report.checks)
     scrub = _scrubber(hide)
     text = _fallback_text(report, scrub)
