@@ -88,8 +88,8 @@ def test_every_runbook_renders_against_every_bundled_scenario(scenario: Path) ->
         for template in bundled().values():
             cause = Cause(template.causes[0]) if template.causes else Cause.UNKNOWN
             rollback = RollbackCandidate(world.expect.get("rollback_image") or "repo/image:1", NOW)
-            plain, with_change = Verdict(cause, Confidence.LOW, "s"), Verdict(cause, Confidence.HIGH, "s", CHANGE, rollback)
-            for verdict in (plain, with_change):
+            with_change = Verdict(cause, Confidence.HIGH, "s", CHANGE, rollback)
+            for verdict in (Verdict(cause, Confidence.LOW, "s"), with_change):
                 steps = runbook_for(job, verdict, WINDOW, "in the last hour").steps
                 assert steps and all(step.strip() for step in steps)
                 assert job.ref.name in "\n".join(steps) or template.id in {"platform", "poison-message", "capacity"}
