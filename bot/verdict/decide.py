@@ -70,9 +70,14 @@ def _cause(f: _Findings, when: str) -> Verdict:
     if f.failed("platform_health") and (trouble or total == 0):
         return Verdict(Cause.PLATFORM, Confidence.HIGH,
                        f"{f.summary('platform_health')}; {of_total} failed. Wait for Azure rather than roll back.")
+    if f.failed("scaler"):
+        scaler = f.data("scaler")
+        waiting = (f" No execution started {when} while {scaler['depth']} messages wait."
+                   if scaler.get("executions_in_window") == 0 and scaler.get("depth") else "")
+        return Verdict(Cause.SCALER_FAILURE, Confidence.HIGH,
+                       f"The scale rule cannot read its event source: {f.summary('scaler')}.{waiting}")
     for check, cause in (("image_pulls", Cause.IMAGE_PULL), ("capacity", Cause.CAPACITY),
-                         ("identity", Cause.IDENTITY), ("scaler", Cause.SCALER_FAILURE),
-                         ("stuck_executions", Cause.STUCK_EXECUTION)):
+                         ("identity", Cause.IDENTITY), ("stuck_executions", Cause.STUCK_EXECUTION)):
         if f.failed(check):
             return Verdict(cause, Confidence.HIGH, f"{f.summary(check)}." + (f" {of_total} failed." if failed else ""))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from bot.evidence.rows import iso
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
@@ -34,8 +36,24 @@ async def run(sources: Sources) -> CheckResult:
     active = [e for e in events if e.correlation_id not in resolved_ids and e.status.lower() not in RESOLVED
               and relevant(e)]
     data = {"active": [{"time": iso(e.time), "category": e.category, "operation": e.operation,
-                        "status": e.status, "resource": e.resource_id} for e in active]}
+                        "status": e.status, "resource": e.resource_id, **_headline(e)} for e in active]}
     if active:
+        first = data["active"][0]
+        what = first.get("title") or first["operation"]
+        tracking = f" (tracking id {first['tracking_id']})" if first.get("tracking_id") else ""
         return CheckResult(NAME, CheckStatus.FAIL,
-                           f"Active {active[0].category} event for {job.location}: {active[0].operation}.", data)
+                           f"Active Azure {active[0].category} event for {job.location}: {what}{tracking}.", data)
     return CheckResult(NAME, CheckStatus.OK, f"No active Azure health event for {job.location} or the job.", data)
+
+
+def _headline(event: ActivityEvent) -> dict[str, str]:
+    """Title and tracking id of a health event, from its properties (as Service Health writes them)."""
+    try:
+        props = json.loads(event.properties)
+    except ValueError:
+        return {}
+    if not isinstance(props, dict):
+        return {}
+    lowered = {str(k).lower(): v for k, v in props.items()}
+    found = {"title": lowered.get("title"), "tracking_id": lowered.get("trackingid")}
+    return {k: str(v) for k, v in found.items() if v}
