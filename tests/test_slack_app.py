@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -61,9 +62,22 @@ def payload_scenario(tmp: Path) -> Path:
     return path
 
 
+class LogLines(logging.Handler):
+    """Every log line the app writes, formatted with its exception text, to check nothing secret leaks."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(logging.Formatter("%(name)s %(message)s %(exc_text)s").format(record)
+                          + repr(record.__dict__))
+
+
 class Bot:
     def __init__(self, url: str, slack: FakeSlack, db: str) -> None:
         self.url, self.slack, self.db = url, slack, db
+        self.logs = LogLines()
         self.http = httpx.Client(base_url=url, timeout=10, trust_env=False)
 
     def command(self, text: str, *, secret: str = SECRET, user: str = "U0ONCALL", channel: str = "C0INC",
@@ -96,8 +110,19 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     with FakeSlack.in_thread(usergroups={"S0OWNERS": ["U0LEAD"]}) as slack:
         settings_ = Settings(slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=slack.api_url,
                              scenario=leaky_scenario(tmp), database_url=db)
-        with served(create_app(settings_, config)) as url:
-            yield Bot(url, slack, db)
+        root = logging.getLogger()
+        logs = LogLines()
+        previous = root.level
+        root.addHandler(logs)
+        root.setLevel(logging.DEBUG)
+        try:
+            with served(create_app(settings_, config)) as url:
+                bot = Bot(url, slack, db)
+                bot.logs = logs
+                yield bot
+        finally:
+            root.removeHandler(logs)
+            root.setLevel(previous)
 
 
 def test_healthz_and_readyz(bot: Bot) -> None:
@@ -177,6 +202,9 @@ def test_no_secret_value_from_the_scenario_reaches_slack(bot: Bot) -> None:
     assert bot.slack.calls_to("chat.update"), "reports were posted"
     sent = repr([c.args for c in bot.slack.calls]) + repr(bot.slack.responses)
     assert all(value not in sent for value in LEAKY_VALUES)
+    logged = "\n".join(bot.logs.lines)
+    assert logged, "the app logged something"
+    assert all(value not in logged for value in (*LEAKY_VALUES, SECRET, TOKEN))
     assert TOKEN not in sent and SECRET not in sent
 
 
