@@ -16,6 +16,7 @@ _ACCESS = {"channels", "commands"}
 _AZURE = {"subscriptions", "workspace_id", "log_destination", "check_deadline_s"}
 _SLACK = {"alert_channel", "user_groups"}
 _JOB = {"resource_group", "subscription", "channel", "owners", "runbooks", "queue", "post_console_excerpts"}
+_ALERTS = {"group_window_min", "escalate_after_min", "lease_s"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,15 @@ class JobEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertsConfig:
+    """The `alerts:` section: how alert threads group, escalate, and hand work between replicas."""
+
+    group_window_min: float = 30.0  # same rule + same job within this many minutes -> one thread
+    escalate_after_min: float = 15.0  # per tier, unless the job's owners say otherwise
+    lease_s: float = 60.0  # a replica's hold on an alert's work; after it, another replica takes over
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     subscriptions: tuple[str, ...] = ()
     workspace_id: str | None = None
@@ -38,6 +48,7 @@ class Config:
     alert_channel: str | None = None
     directory: Mapping[str, str] = field(default_factory=dict)  # owner names in tags -> Slack user/group ids
     jobs: Mapping[str, JobEntry] = field(default_factory=dict)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     raw: Mapping[str, Any] = field(default_factory=dict)  # sections owned by later features (access, alerts)
 
     def job(self, name: str) -> JobEntry | None:
@@ -94,6 +105,8 @@ def parse_config(raw: Any, origin: str = "config") -> Config:
             queue=entry.get("queue") or {},
             post_console_excerpts=bool(entry.get("post_console_excerpts", False)),
         )
+    alerts, alert_problems = _alerts_section(raw.get("alerts"), raw.get("jobs"), origin)
+    problems += alert_problems
     if problems:
         raise ConfigError(problems)
     return Config(
@@ -103,5 +116,34 @@ def parse_config(raw: Any, origin: str = "config") -> Config:
         alert_channel=slack.get("alert_channel"),
         directory={str(k).lower(): str(v) for k, v in (slack.get("user_groups") or {}).items()},
         jobs=jobs,
+        alerts=alerts,
         raw=raw,
     )
+
+
+def _alerts_section(section: Any, jobs: Any, origin: str) -> tuple[AlertsConfig, list[str]]:
+    """The `alerts:` section, and each job's `owners.escalate_after_min` (alerts are what escalates)."""
+    problems: list[str] = []
+    section = section or {}
+    if not isinstance(section, dict):
+        return AlertsConfig(), [f"{origin}: alerts: must be a mapping"]
+    problems += [f"{origin}: alerts.{key}: unknown key" for key in section if key not in _ALERTS]
+    # Bounds: a window or delay of zero would group or escalate nothing; a lease below a second would
+    # hand work to another replica while the first is still doing it.
+    limits = {"group_window_min": (0.01, 24 * 60), "escalate_after_min": (0.01, 24 * 60), "lease_s": (1, 3600)}
+    values: dict[str, float] = {}
+    for key, (low, high) in limits.items():
+        value = section.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= float(value) <= high:
+            problems.append(f"{origin}: alerts.{key}: must be a number from {low:g} to {high:g}")
+            continue
+        values[key] = float(value)
+    for name, entry in (jobs or {}).items() if isinstance(jobs, dict) else ():
+        owners = entry.get("owners") if isinstance(entry, dict) else None
+        delay = owners.get("escalate_after_min") if isinstance(owners, dict) else None
+        if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int | float)
+                                  or not 0.01 <= float(delay) <= 24 * 60):
+            problems.append(f"{origin}: jobs.{name}.owners.escalate_after_min: must be a number from 0.01 to 1440")
+    return AlertsConfig(**values), problems

@@ -78,7 +78,9 @@ ROUTES: tuple[HttpRoute, ...] = (
 
 def feature_factories() -> Sequence[FeatureFactory]:
     """The built-in features, in start order. Each line imports one feature package."""
-    factories: list[FeatureFactory] = []
+    from bot.checklists.feature import build as checklists  # imported here: it imports this module
+
+    factories: list[FeatureFactory] = [checklists]
     return factories
 
 

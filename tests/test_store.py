@@ -570,3 +570,17 @@ def test_redaction_is_idempotent(pieces: list[str], secrets: list[str]) -> None:
 def test_values_too_short_to_be_secrets_are_not_masked() -> None:
     assert redact("orders job ok", ["ok", "orders"]) == "orders job ok"
     assert redact("ordersjob", ["ordersjob"]) == MARKER
+
+
+async def test_timers_of_one_kind_are_never_claimed_by_a_poller_of_another(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'kinds.db'}")
+    try:
+        now = datetime(2026, 11, 28, 10, tzinfo=UTC)
+        await store.timers.schedule("alerts.escalate", "a1", now - timedelta(minutes=1), {})
+        await store.timers.schedule("checklist.recheck", "c1", now - timedelta(minutes=1), {})
+        mine = await store.timers.due(now, "replica-1", kinds=["checklist.recheck"])
+        assert [t.key for t in mine] == ["c1"]
+        others = await store.timers.due(now, "replica-2", kinds=["alerts.escalate"])
+        assert [t.key for t in others] == ["a1"]
+    finally:
+        store.close()

@@ -20,6 +20,8 @@ class Verb(StrEnum):
     CHANGES = "changes"
     RUNBOOK = "runbook"
     OWNERS = "owners"
+    ROLLBACK = "rollback"
+    CHECKLIST = "checklist"
     JOBS = "jobs"
     HELP = "help"
 
@@ -33,7 +35,7 @@ SINGLE_CHECKS: dict[Verb, tuple[str, ...]] = {
     Verb.CHANGES: ("config_changes",),
 }
 TAKES_WINDOW = {Verb.TRIAGE, *SINGLE_CHECKS}
-TAKES_JOB = TAKES_WINDOW | {Verb.RUNBOOK, Verb.OWNERS}
+TAKES_JOB = TAKES_WINDOW | {Verb.RUNBOOK, Verb.OWNERS, Verb.ROLLBACK, Verb.CHECKLIST}
 
 USAGE = {
     Verb.TRIAGE: "triage JOB [since]",
@@ -44,6 +46,8 @@ USAGE = {
     Verb.CHANGES: "changes JOB [since]",
     Verb.RUNBOOK: "runbook JOB",
     Verb.OWNERS: "owners JOB",
+    Verb.ROLLBACK: "rollback JOB",
+    Verb.CHECKLIST: "checklist JOB",
     Verb.JOBS: "jobs",
     Verb.HELP: "help",
 }
@@ -56,6 +60,8 @@ DESCRIPTION = {
     Verb.CHANGES: "who changed what, when",
     Verb.RUNBOOK: "the runbook for the job's current verdict",
     Verb.OWNERS: "who owns the job and the escalation chain",
+    Verb.ROLLBACK: "a guided rollback checklist to the last known good image (jobbot checks the result)",
+    Verb.CHECKLIST: "the job's open rollback checklist",
     Verb.JOBS: "the jobs jobbot knows and their state",
     Verb.HELP: "this help",
 }

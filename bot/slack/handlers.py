@@ -1,4 +1,5 @@
-"""What each `/jobbot` subcommand does after the ack: triage, single checks, runbook, owners, jobs.
+"""What each `/jobbot` subcommand does after the ack: triage, single checks, runbook, owners, jobs; and the
+verbs features carry out (rollback, checklist), registered with `CommandService.handle`.
 
 Every answer is built from the core's plain data; Slack is reached only through the client handed in.
 Errors the user can act on come back as ephemeral answers; anything else is logged and the user is
@@ -11,12 +12,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.checklists.actions import ActionId
+from bot.checklists.plan import offers_rollback
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import JobbotError, JobNotFound, UpstreamError
@@ -25,7 +28,7 @@ from bot.evidence.sources import Readers
 from bot.intake import DEFAULT_SINCE
 from bot.model import CheckResult, Job, TriageReport
 from bot.owners import resolve_owners
-from bot.slack.blocks import SlackMessage, escape, render_blocks, render_progress
+from bot.slack.blocks import ButtonSpec, SlackMessage, escape, render_blocks, render_progress
 from bot.slack.commands import SINGLE_CHECKS, Command, Verb
 from bot.triage import triage
 
@@ -35,6 +38,8 @@ Respond = Callable[..., Awaitable[Any]]
 # Progress edits cost a chat.update each (tier 3, ~50/min): at most one per interval per message.
 PROGRESS_INTERVAL_S = 1.0
 CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
+# Verbs carried out by a feature; without it (e.g. the feature is not loaded) they answer "not available".
+FEATURE_VERBS = frozenset({Verb.ROLLBACK, Verb.CHECKLIST})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +52,20 @@ class Invocation:
     respond: Respond
 
 
+VerbHandler = Callable[[Invocation], Awaitable[str]]
+
+
 @dataclass
 class CommandService:
     readers: Readers
     clock: Clock
     config: Config
     client: AsyncWebClient
+    features: dict[Verb, VerbHandler] = field(default_factory=dict)
+
+    def handle(self, verb: Verb, handler: VerbHandler) -> None:
+        """Let a feature carry out `verb`; `handler` returns the outcome for the audit trail."""
+        self.features[verb] = handler
 
     async def run(self, call: Invocation) -> str:
         """Carry out the command; returns the outcome recorded in the audit trail."""
@@ -68,6 +81,12 @@ class CommandService:
                 await self._owners(call)
             elif verb is Verb.JOBS:
                 await self._jobs(call)
+            elif verb in self.features:
+                return await self.features[verb](call)
+            elif verb in FEATURE_VERBS:
+                await call.respond(response_type="ephemeral", replace_original=False,
+                                   text=f"`{verb.value}` is not available in this jobbot.")
+                return "unavailable"
             return "ok"
         except JobNotFound as error:
             await call.respond(response_type="ephemeral", replace_original=False, text=_not_found(error))
@@ -96,8 +115,16 @@ class CommandService:
                               on_job=on_job, on_result=progress.add)
         entry = self.config.job(report.job.name)
         allow_excerpts = bool(entry and entry.post_console_excerpts)
-        message = render_blocks(report, allow_console_excerpts=allow_excerpts) if full else _single(report)
+        message = render_blocks(report, allow_console_excerpts=allow_excerpts,
+                                actions=self._report_actions(report)) if full else _single(report)
         await progress.finish(message)
+
+    def _report_actions(self, report: TriageReport) -> list[ButtonSpec]:
+        """A "Start rollback checklist" button when the verdict offers a rollback and checklists are on.
+        Its value is the job's ARM id: the click triages again and plans from fresh evidence."""
+        if Verb.ROLLBACK not in self.features or not offers_rollback(report.verdict):
+            return []
+        return [ButtonSpec("Start rollback checklist", ActionId.START.value, value=report.job.id, style="primary")]
 
     async def _runbook(self, call: Invocation) -> None:
         assert call.command.job is not None

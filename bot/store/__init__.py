@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, delete, or_, select, text, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import Clock, SystemClock
@@ -275,8 +275,14 @@ class Timers:
         await self._db.transaction(lambda conn: conn.execute(statement))
         return timer
 
-    async def due(self, now: datetime, owner: str, limit: int = 50, *, lease_s: float | None = None) -> list[Timer]:
+    async def due(
+        self, now: datetime, owner: str, limit: int = 50, *, lease_s: float | None = None,
+        kinds: Iterable[str] | None = None,
+    ) -> list[Timer]:
         """Claim for `owner` up to `limit` timers due at `now`, earliest first; call `done` after firing each.
+
+        `kinds` limits the claim to one feature's timers, so features sharing the store never take each
+        other's.
 
         A claimed timer is nobody else's. With `lease_s`, a timer claimed that long ago and never done
         (its poller crashed) is handed out again — at-least-once instead of at-most-once.
@@ -285,6 +291,8 @@ class Timers:
         waiting: ColumnElement[bool] = timers.c.owner.is_(None)
         if lease_s is not None:
             waiting = or_(waiting, timers.c.claimed_at <= now - timedelta(seconds=lease_s))
+        if kinds is not None:
+            waiting = and_(waiting, timers.c.kind.in_(list(kinds)))
         query = select(timers).where(timers.c.due_at <= now, waiting).order_by(
             timers.c.due_at, timers.c.kind, timers.c.key
         ).limit(max(0, limit))

@@ -1,0 +1,198 @@
+"""The rollback checklist feature of `jobbot serve`: the `/jobbot rollback|checklist` verbs, the buttons and
+the skip modal (Bolt listeners, ack first), and the loop that fires the +5/+15/+30 min re-checks.
+
+Registered like any extension (bot/features.py): `build(services)` returns the feature.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.checklists.actions import ActionId, ViewId, parse_value
+from bot.checklists.approvals import Approvals
+from bot.checklists.plan import RECHECK_AFTER_MIN
+from bot.checklists.render import REASON_BLOCK, skip_reason
+from bot.checklists.service import ChecklistService
+from bot.checklists.state import RECHECK_KIND, ChecklistState, RecheckDue
+from bot.errors import InvalidRequest
+from bot.features import Endpoint, Services
+from bot.intake import parse_job
+from bot.slack.commands import Command, Verb
+from bot.slack.handlers import Invocation
+
+log = logging.getLogger(__name__)
+
+POLL_S = 1.0  # one indexed SELECT per second per replica: cheap, and re-checks land within a second
+LEASE_S = 120.0  # a re-check whose poller died is handed out again after this
+STEP_ACTIONS = (ActionId.DONE, ActionId.SKIP, ActionId.UNDO, ActionId.CHECK, ActionId.CLOSE)
+_MODAL_ERROR_MAX = 300
+
+
+class ChecklistFeature:
+    name = "checklists"
+
+    def __init__(self, services: Services, *, poll_s: float = POLL_S,
+                 recheck_after_min: tuple[int, ...] = RECHECK_AFTER_MIN) -> None:
+        self._services = services
+        self._poll_s = poll_s
+        self._task: asyncio.Task[None] | None = None
+        client = services.client
+
+        async def members(group: str) -> Sequence[str]:
+            response = await client.usergroups_users_list(usergroup=group)
+            return list(response.get("users") or [])
+
+        self.service = ChecklistService(
+            state=ChecklistState(services.store), clock=services.clock, readers=services.readers, client=client,
+            config=services.config, access=services.access, approvals=Approvals(members),
+            recheck_after_min=recheck_after_min)
+        services.commands.handle(Verb.ROLLBACK, self.service.rollback_command)
+        services.commands.handle(Verb.CHECKLIST, self.service.checklist_command)
+
+    def endpoints(self) -> dict[str, Endpoint]:
+        return {}
+
+    def register(self, bolt: AsyncApp) -> None:
+        for action in STEP_ACTIONS:
+            bolt.action(action.value)(self._on_step)
+        bolt.action(ActionId.START.value)(self._on_start)
+        bolt.view(ViewId.SKIP_REASON.value)(self._on_skip_submitted)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._poll_timers(), name="checklist-rechecks")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    # --- listeners ----------------------------------------------------------------------------------
+
+    async def _on_step(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        started = time.monotonic()
+        user, channel = _who_where(body)
+        value = str(action.get("value") or "")
+        kind = ActionId(action["action_id"])
+        outcome = "error"
+        try:
+            outcome = await self.service.click(kind, value, user, channel, body.get("trigger_id"))
+        except Exception:  # one handler for every click: log it, tell the user plainly
+            log.exception("checklist click failed", extra={"action": kind.value, "value": value})
+            await self._tell(channel, user, ":warning: Sorry, that click failed inside jobbot. It has been logged; "
+                                            "the checklist's state is unchanged unless the message says otherwise.")
+        finally:
+            await self._audit(user, channel, f"click:{kind.name.lower()}", value, outcome, started)
+
+    async def _on_start(self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        await ack()
+        started = time.monotonic()
+        user, channel = _who_where(body)
+        value = str(action.get("value") or "")
+        outcome = "error"
+        try:
+            spec = parse_job(value)  # the job's ARM id
+            decision = await self._services.access.decide(Verb.ROLLBACK.value, user, channel)
+            if not decision.allowed:
+                await self._tell(channel, user, f":no_entry: {decision.reason}")
+                outcome = "refused"
+                return
+            # The same path as `/jobbot rollback`: one place for its errors and answers.
+            outcome = await self._services.commands.run(
+                Invocation(Command(Verb.ROLLBACK, spec), user, channel, respond))
+        except InvalidRequest as error:
+            await self._tell(channel, user, str(error))
+            outcome = "refused"
+        except Exception:
+            log.exception("starting a checklist from a report failed", extra={"value": value})
+            await self._tell(channel, user, ":warning: Sorry, starting the checklist failed inside jobbot. It has "
+                                            "been logged.")
+        finally:
+            await self._audit(user, channel, "click:start", value, outcome, started)
+
+    async def _on_skip_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        started = time.monotonic()
+        user = str((body.get("user") or {}).get("id") or "")
+        metadata = str(view.get("private_metadata") or "")
+        # Validation belongs in the ack (the modal shows it next to the field): the store write is fast.
+        error = await self.service.submit_skip(metadata, user, skip_reason(view))
+        if error is not None:
+            await ack(response_action="errors", errors={REASON_BLOCK: _plain(error)})
+            await self._audit(user, None, "click:skip-reason", metadata, "refused", started)
+            return
+        await ack()
+        outcome = "ok"
+        try:
+            await self.service.refresh(parse_value(metadata).checklist)
+        except Exception:
+            log.exception("could not update the checklist message after a skip", extra={"value": metadata})
+            outcome = "error"
+        finally:
+            await self._audit(user, None, "click:skip-reason", metadata, outcome, started)
+
+    # --- re-check timers ----------------------------------------------------------------------------
+
+    async def _poll_timers(self) -> None:
+        while True:
+            try:
+                await self.run_due_timers()
+            except Exception:
+                log.exception("checklist re-check poll failed")
+            await asyncio.sleep(self._poll_s)
+
+    async def run_due_timers(self) -> int:
+        """Fire the re-checks that are due; returns how many fired."""
+        services = self._services
+        timers = services.store.timers
+        fired = 0
+        for timer in await timers.due(services.clock.now(), services.replica_id, lease_s=LEASE_S,
+                                      kinds=[RECHECK_KIND]):
+            try:
+                await self.service.recheck(RecheckDue.from_payload(timer.payload))
+            except Exception:  # left claimed: the lease hands it out again
+                log.exception("checklist re-check failed", extra={"timer": timer.key})
+                continue
+            await timers.done(timer.id)
+            fired += 1
+        return fired
+
+    # --- helpers ------------------------------------------------------------------------------------
+
+    async def _tell(self, channel: str, user: str, text: str) -> None:
+        try:
+            await self._services.client.chat_postEphemeral(channel=channel, user=user, text=text)
+        except Exception:
+            log.warning("could not tell the user about a failure", exc_info=True)
+
+    async def _audit(self, user: str, channel: str | None, action: str, detail: str, outcome: str,
+                     started: float) -> None:
+        await self._services.audit(actor=user, channel=channel, action=action, target=None, detail=detail[:500],
+                                   outcome=outcome, duration_ms=int((time.monotonic() - started) * 1000))
+
+
+def build(services: Services) -> ChecklistFeature:
+    return ChecklistFeature(services)
+
+
+def _who_where(body: dict[str, Any]) -> tuple[str, str]:
+    user = str((body.get("user") or {}).get("id") or "")
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+    return user, str(channel)
+
+
+def _plain(text: str) -> str:
+    """A refusal fit for a modal's error line (plain text): mentions as @ids, no mrkdwn marks."""
+    text = re.sub(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>", r"@\1", text)
+    text = re.sub(r"<!subteam\^([A-Z0-9]+)(?:\|([^>]*))?>", lambda m: "@" + (m.group(2) or m.group(1)), text)
+    text = text.replace("*", "").replace("`", "")
+    return text if len(text) <= _MODAL_ERROR_MAX else text[: _MODAL_ERROR_MAX - 1] + "…"

@@ -1,0 +1,317 @@
+"""The checklist as Slack sees it: one Block Kit message rebuilt from stored state, its thread posts, and
+the skip-reason modal.
+
+Nothing here decides anything: every message is a function of a `Checklist` (docs/style.md rule 12), so
+after a restart the same state renders the same message. Buttons carry ids only ("<checklist>/<step>").
+Text from Azure or people (images, names, reasons, evidence) is escaped; only owner mentions that are
+real user or user-group mentions pass through.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.checklists import timeline
+from bot.checklists.actions import ActionId, StepRef, ViewId
+from bot.checklists.model import BOT, Check, Checklist, FindingState, Recheck, Step, StepKind, StepStatus
+from bot.slack.blocks import SlackMessage, escape
+from bot.slack.limits import BLOCKS_MAX, HEADER_TEXT_MAX, SECTION_TEXT_MAX, TEXT_OBJECT_MAX, check_blocks, truncate
+
+REASON_BLOCK = "reason"
+REASON_ACTION = "reason"
+_MENTION = re.compile(r"^<(?:@[UW][A-Z0-9]+|!subteam\^[A-Z0-9]+)(?:\|[^<>|]{0,100})?>$")
+_STATUS_MARKS = {StepStatus.OPEN: ":white_large_square:", StepStatus.DONE: ":white_check_mark:",
+                 StepStatus.SKIPPED: ":fast_forward:"}
+_FINDING_MARKS = {FindingState.PASS: ":white_check_mark:", FindingState.FAIL: ":x:",
+                  FindingState.WAITING: ":hourglass_flowing_sand:", FindingState.UNKNOWN: ":grey_question:",
+                  FindingState.NOT_APPLICABLE: ":heavy_minus_sign:"}
+_SECTION_ROOM = SECTION_TEXT_MAX - 100  # slack for the closing fence a cut may need
+_DETAIL_LIMITS = (1200, 600, 200, 0)  # shrink a step's prose before anything else when it is too long
+
+
+# --- the checklist message ---------------------------------------------------------------------------
+
+
+def render_checklist(checklist: Checklist, *, interactive: bool = True) -> SlackMessage:
+    """The message: header, summary, one section per step (plus its buttons while the checklist is open)."""
+    c = checklist
+    buttons = interactive and c.is_open
+    mark = ":leftwards_arrow_with_hook:" if c.is_open else ":white_check_mark:"
+    suffix = "" if c.is_open else " (closed)"
+    header = truncate(f"{mark} Rollback checklist: {_one_line(c.job.name)}{suffix}", HEADER_TEXT_MAX)
+    blocks: list[dict[str, Any]] = [
+        _dict(HeaderBlock(block_id="checklist.header", text=PlainTextObject(text=header, emoji=True))),
+        _section(_summary(c), "checklist.summary"),
+        _dict(DividerBlock(block_id="checklist.divider")),
+    ]
+    for number, step in enumerate(c.steps, 1):
+        blocks.append(_section(step_text(c, step, number), f"checklist.{step.kind.value}"))
+        if buttons:
+            blocks.append(_dict(ActionsBlock(block_id=f"checklist.{step.kind.value}.actions",
+                                             elements=_buttons(c, step))))
+    blocks.append(_context(c))
+    problems = check_blocks(blocks)
+    if len(blocks) > BLOCKS_MAX or problems:  # cannot happen with at most 12 steps; never send what Slack refuses
+        blocks = [blocks[0], blocks[1], _section("_The steps do not fit in one message; "
+                                                 f"`/jobbot checklist {escape(c.job.name)}` lists them._")]
+    return SlackMessage(text=_fallback(c), blocks=blocks)
+
+
+def step_text(checklist: Checklist, step: Step, number: int) -> str:
+    """A step's section: title, what to do, copyable commands, owners, and who did it when."""
+    for limit in _DETAIL_LIMITS:
+        text = _step_text(checklist, step, number, limit)
+        if len(text) <= _SECTION_ROOM:
+            return text
+    return truncate(text, _SECTION_ROOM)  # pragma: no cover - commands and evidence are capped below
+
+
+def _step_text(checklist: Checklist, step: Step, number: int, detail_limit: int) -> str:
+    flags = ""
+    if step.needs_approval:
+        flags += "  :lock: _needs an owner's approval_"
+    if step.kind is StepKind.VERIFY:
+        flags += "  :robot_face: _ticked by jobbot's checks_"
+    lines = [f"{_STATUS_MARKS[step.status]} *{number}. {escape(step.title)}*{flags}"]
+    if detail_limit and step.detail:
+        lines.append(_fit(step.detail, detail_limit))
+    lines += [f"```{_fit(command, 700)}```" for command in step.commands[:3]]
+    if step.mentions:
+        lines.append(" ".join(_mention(m) for m in step.mentions[:10]))
+    status = _status(step)
+    if status:
+        lines.append(status)
+    if step.check is not None:
+        lines.append(_check_text(step.check, step))
+    return "\n".join(lines)
+
+
+def _status(step: Step) -> str:
+    if step.status is StepStatus.DONE:
+        who = "jobbot" if step.by == BOT else _user(step.by)
+        verb = "Verified by" if step.by == BOT else "Done by"
+        return f"_{verb} {who}{_at(step.at)}_"
+    if step.status is StepStatus.SKIPPED:
+        return f"_Skipped by {_user(step.by)}{_at(step.at)}: {_fit(step.reason or '', 400)}_"
+    return ""
+
+
+def _check_text(check: Check, step: Step) -> str:
+    verdict = "passed" if check.passed else ("not yet" if step.status is StepStatus.OPEN else "not passed")
+    lines = [f"*Last check {_when(check.at)}: {verdict}*"]
+    lines += [f"{_FINDING_MARKS[f.state]} {_fit(f.evidence, 320)}" for f in check.findings[:5]]
+    return "\n".join(lines)
+
+
+def _summary(c: Checklist) -> str:
+    target = c.target
+    extra = [f"last succeeded {_when(target.last_success)}"] if target.last_success else []
+    if target.execution:
+        extra.append(f"execution `{_fit(target.execution, 120)}`")
+    lines = [f"*Target:* `{_fit(target.image, 400)}`" + (f" ({', '.join(extra)})" if extra else "")
+             + (f" · today `{_fit(target.current_image, 400)}`" if target.current_image else ""),
+             f"*Why:* `{c.cause.value}`: {_fit(_one_line(c.summary), 700)}"]
+    lead = _user(c.lead) if c.lead else "_nobody yet_"
+    owners = " ".join(_mention(m) for m in c.approvers[:10]) or "_none known_"
+    lines.append(f"*Lead:* {lead} · *Owners (approve :lock: steps):* {owners}")
+    progress = f"*Progress:* {c.settled_count} of {len(c.steps)} steps done or skipped"
+    if c.rechecks:
+        progress += " · *Re-checks:* " + ", ".join(
+            f"+{r.after_min} min {':white_check_mark:' if r.recovered else ':x:'}" for r in c.rechecks)
+    lines.append(progress)
+    return "\n".join(lines)
+
+
+def _context(c: Checklist) -> dict[str, Any]:
+    parts = [f"Checklist `{c.id[:8]}` opened by {_user(c.opened_by)} {_when(c.opened_at)}"]
+    if c.closed_at:
+        parts.append(f"closed by {_user(c.closed_by)} {_when(c.closed_at)}; the timeline is in the thread")
+    else:
+        parts.append(f"`/jobbot checklist {escape(c.job.name)}` shows it again")
+    parts.append("jobbot only reads Azure: people run the commands, jobbot checks the result")
+    text = truncate(" · ".join(parts), TEXT_OBJECT_MAX)
+    return _dict(ContextBlock(block_id="checklist.context", elements=[MarkdownTextObject(text=text, verbatim=True)]))
+
+
+def _buttons(c: Checklist, step: Step) -> list[ButtonElement]:
+    value = StepRef(c.id, step.kind.value).value()
+
+    def button(text: str, action: ActionId, style: str | None = None) -> ButtonElement:
+        return ButtonElement(text=PlainTextObject(text=text, emoji=True), action_id=action.value, value=value,
+                             style=style)
+
+    if step.kind is StepKind.CLOSE:
+        return [button("Close checklist", ActionId.CLOSE, "primary")]
+    found: list[ButtonElement] = []
+    if step.kind is StepKind.VERIFY:
+        found.append(button("Check now", ActionId.CHECK, None if step.settled else "primary"))
+    if step.settled:
+        return [*found, button("Undo", ActionId.UNDO)]
+    if step.kind is StepKind.LEAD:
+        found.append(button("I'll lead", ActionId.DONE, "primary"))
+    elif step.kind is not StepKind.VERIFY:
+        found.append(button("Done (owner)" if step.needs_approval else "Done", ActionId.DONE, "primary"))
+    return [*found, button("Skip…", ActionId.SKIP)]
+
+
+def _fallback(c: Checklist) -> str:
+    state = "closed" if not c.is_open else f"{c.settled_count} of {len(c.steps)} steps done or skipped"
+    return truncate(f"Rollback checklist for {c.job.name} → {c.target.image}: {state}", 3000)
+
+
+# --- thread posts ----------------------------------------------------------------------------------------
+
+
+def render_snapshot(lines: Sequence[str]) -> SlackMessage:
+    """The configuration snapshot (first line is its title) as thread sections."""
+    title, body = (lines[0], lines[1:]) if lines else ("Snapshot", [])
+    texts = _pack([_fit(line, 600) for line in body], heading=f":camera: *{_fit(title, 400)}*")
+    return SlackMessage(text=truncate(title, 3000), blocks=[_section(t) for t in texts])
+
+
+def render_recheck(checklist: Checklist, recheck: Recheck, check: Check) -> SlackMessage:
+    if recheck.recovered:
+        head = f":white_check_mark: *Re-check +{recheck.after_min} min after the rollback: recovered.*"
+    else:
+        lead = f" {_user(checklist.lead)}" if checklist.lead else ""
+        head = f":x: *Re-check +{recheck.after_min} min after the rollback: not recovered.*{lead}"
+    lines = [head, *(f"{_FINDING_MARKS[f.state]} {_fit(f.evidence, 400)}" for f in check.findings)]
+    text = f"Re-check +{recheck.after_min} min: {'recovered' if recheck.recovered else 'not recovered'}"
+    return SlackMessage(text=text, blocks=[_section("\n".join(lines))])
+
+
+def render_timeline(checklist: Checklist, markdown: str) -> SlackMessage:
+    """Who did what, when, readable in the thread; then the same as Markdown, ready to copy."""
+    rows = [f"`{r.at.astimezone(UTC):%H:%M:%S}` {'jobbot' if r.actor == BOT else _user(r.actor)} "
+            f"{_fit(r.what, 500)}" for r in timeline.rows(checklist)]
+    texts = _pack(rows, heading=f":scroll: *Timeline of the rollback of {escape(checklist.job.name)}* (UTC)",
+                  max_sections=20)
+    chunks = _chunks(escape(markdown), SECTION_TEXT_MAX - 10)[: BLOCKS_MAX - len(texts) - 2]
+    blocks = [_section(t) for t in texts]
+    blocks.append(_section("*Markdown for the post-incident review* (copy it into the review document):"))
+    blocks += [_section(f"```{chunk}```") for chunk in chunks]
+    return SlackMessage(text=f"Timeline of the rollback of {checklist.job.name}", blocks=blocks)
+
+
+# --- the skip modal --------------------------------------------------------------------------------------
+
+
+def skip_modal(checklist: Checklist, step: Step) -> dict[str, Any]:
+    """Asks why a step is skipped; private_metadata carries the ids, as a button value does."""
+    view = View(
+        type="modal",
+        callback_id=ViewId.SKIP_REASON.value,
+        private_metadata=StepRef(checklist.id, step.kind.value).value(),
+        title=PlainTextObject(text="Skip a step"),
+        submit=PlainTextObject(text="Skip it"),
+        close=PlainTextObject(text="Cancel"),
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=truncate(
+                f"Skip *{escape(step.title)}* in the rollback of *{escape(checklist.job.name)}*. The reason goes "
+                "into the timeline for the post-incident review.", SECTION_TEXT_MAX))),
+            InputBlock(block_id=REASON_BLOCK, label=PlainTextObject(text="Why is it skipped?"),
+                       element=PlainTextInputElement(action_id=REASON_ACTION, multiline=True, min_length=3,
+                                                     max_length=500)),
+        ],
+    )
+    built: dict[str, Any] = view.to_dict()
+    return built
+
+
+def skip_reason(view: dict[str, Any]) -> str:
+    """The reason typed into the skip modal ('' when absent)."""
+    values = ((view.get("state") or {}).get("values") or {}).get(REASON_BLOCK) or {}
+    return str((values.get(REASON_ACTION) or {}).get("value") or "")
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def _pack(lines: Sequence[str], *, heading: str, max_sections: int = 8) -> list[str]:
+    texts: list[list[str]] = [[heading]]
+    for index, line in enumerate(lines):
+        current = texts[-1]
+        if sum(len(x) + 1 for x in current) + len(line) <= _SECTION_ROOM:
+            current.append(line)
+        elif len(texts) < max_sections:
+            texts.append([line])
+        else:
+            current.append(f"_… {len(lines) - index} more lines not shown_")
+            break
+    return ["\n".join(t) for t in texts]
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    """Cut at line ends where possible, never inside an escaped entity."""
+    out: list[str] = []
+    while text:
+        if len(text) <= size:
+            out.append(text)
+            break
+        cut = text.rfind("\n", 0, size)
+        if cut <= 0:
+            cut = size
+            amp = text.rfind("&", 0, cut)
+            if amp != -1 and ";" not in text[amp:cut]:
+                cut = amp
+        out.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    return out
+
+
+def _dict(block: Block) -> dict[str, Any]:
+    built: dict[str, Any] = block.to_dict()
+    return built
+
+
+def _section(text: str, block_id: str | None = None) -> dict[str, Any]:
+    return _dict(SectionBlock(block_id=block_id, text=MarkdownTextObject(text=text, verbatim=True)))
+
+
+def _fit(raw: str, limit: int) -> str:
+    """`raw` cut to `limit` characters before escaping, with a mark where it was cut."""
+    return escape(raw if len(raw) <= limit else raw[: limit - 1].rstrip() + "…")
+
+
+def _mention(value: str) -> str:
+    return value if _MENTION.match(value.strip()) else _fit(value, 100)
+
+
+def _user(user: str | None) -> str:
+    if not user:
+        return "someone"
+    return "jobbot" if user == BOT else f"<@{escape(user)}>"
+
+
+def _at(moment: datetime | None) -> str:
+    return f" {_when(moment)}" if moment else ""
+
+
+def _when(moment: datetime | None) -> str:
+    """Slack's date token (shown in the reader's time zone) with a UTC fallback."""
+    if moment is None:
+        return "?"
+    utc = moment.astimezone(UTC)
+    return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} {{time}}|{utc:%Y-%m-%d %H:%M} UTC>"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
