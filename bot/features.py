@@ -78,9 +78,11 @@ ROUTES: tuple[HttpRoute, ...] = (
 
 def feature_factories() -> Sequence[FeatureFactory]:
     """The built-in features, in start order. Each line imports one feature package."""
+    from bot.alerts.feature import build as alerts  # imported here: it imports this module
     from bot.checklists.feature import build as checklists  # imported here: it imports this module
 
     factories: list[FeatureFactory] = [checklists]
+    factories.append(alerts)
     return factories
 
 

@@ -497,7 +497,7 @@ def test_console_tail(seeded: Any) -> None:
 
 def test_config_changes(seeded: Any) -> None:
     ids = [JOB_ID, ENV_ID, STORAGE]
-    rows = run(seeded, "config_changes", resource_ids=ids, subscription_id=SUB, start=START, end=END)
+    rows = run(seeded, "config_changes", resource_ids=ids, related=[], subscription_id=SUB, start=START, end=END)
     assert [(r["TimeGenerated"], r["CategoryValue"], r["ResourceId"]) for r in rows] == [
         (at(8), "Administrative", f"{VAULT}/providers/Microsoft.Authorization/roleAssignments/461a638f"),
         (at(7), "Administrative", QUEUE),
@@ -517,8 +517,19 @@ def test_config_changes(seeded: Any) -> None:
 
 
 def test_config_changes_with_no_resource_ids(seeded: Any) -> None:
-    rows = run(seeded, "config_changes", resource_ids=[], subscription_id="nobody", start=START, end=END)
+    rows = run(seeded, "config_changes", resource_ids=[], related=[], subscription_id="nobody", start=START, end=END)
     assert rows == []
+
+
+def test_config_changes_finds_changes_on_what_the_job_depends_on_by_name(seeded: Any) -> None:
+    # The storage account a scale rule reads is known by name only; its key rotation must still show up.
+    account = STORAGE.rstrip("/").rsplit("/", 1)[-1]
+    rows = run(seeded, "config_changes", resource_ids=[JOB_ID], related=[account.lower()], subscription_id=SUB,
+               start=START, end=END)
+    assert any(r["ResourceId"].lower() == QUEUE.lower() for r in rows)
+    unrelated = run(seeded, "config_changes", resource_ids=[JOB_ID], related=["no-such-account"],
+                    subscription_id=SUB, start=START, end=END)
+    assert not any(r["ResourceId"].lower() == QUEUE.lower() for r in unrelated)
 
 
 @pytest.mark.parametrize("name", ["failed_executions", "exit_codes", "platform_errors", "console_errors"])
@@ -595,7 +606,8 @@ def _declared_returns(name: str) -> list[tuple[str, str]]:
         ("platform_errors", job_window()),
         ("console_errors", job_window()),
         ("console_tail", {"job": JOB, "execution": EXEC_A, "start": START, "end": END}),
-        ("config_changes", {"resource_ids": [JOB_ID], "subscription_id": SUB, "start": START, "end": END}),
+        ("config_changes", {"resource_ids": [JOB_ID], "related": [], "subscription_id": SUB, "start": START,
+                            "end": END}),
     ],
 )
 def test_result_columns_have_the_declared_names_and_kusto_types(

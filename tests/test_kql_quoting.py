@@ -406,6 +406,7 @@ def test_declared_params() -> None:
     )
     assert load_query("config_changes").params == (
         ("resource_ids", "dynamic"),
+        ("related", "dynamic"),
         ("subscription_id", "string"),
         ("start", "datetime"),
         ("end", "datetime"),
@@ -470,7 +471,8 @@ def test_render_refuses_values_of_the_wrong_type(values: dict[str, object]) -> N
 
 def test_render_dynamic_param_wants_a_list_not_a_string() -> None:
     with pytest.raises(TypeError):
-        render("config_changes", resource_ids="/subscriptions/s1", subscription_id="s1", start=START, end=END)
+        render("config_changes", resource_ids="/subscriptions/s1", related=[], subscription_id="s1", start=START,
+               end=END)
 
 
 @given(job=TEXT, execution=TEXT, ids=st.lists(TEXT, max_size=4), sub=TEXT, start=AWARE, end=AWARE)
@@ -480,7 +482,8 @@ def test_split_rendered_recognises_everything_render_writes(
     for name, values in [
         ("console_tail", {"job": job, "execution": execution, "start": start, "end": end}),
         ("failed_executions", {"job": job, "start": start, "end": end}),
-        ("config_changes", {"resource_ids": ids, "subscription_id": sub, "start": start, "end": end}),
+        ("config_changes", {"resource_ids": ids, "related": ids[:1], "subscription_id": sub, "start": start,
+                            "end": end}),
     ]:
         found = split_rendered(render(name, **values))
         assert found is not None

@@ -236,10 +236,9 @@ def _time(value: Any, where: str, *, strict: bool = True) -> datetime | None:
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            moment = None
-        if moment is not None:
             return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except (ValueError, OverflowError):  # not a time; or one that leaves the calendar in UTC (year 1, +01:00)
+            pass
     if strict:
         raise InvalidAlert(f"{where} is not an ISO 8601 time: {str(value)[:40]!r}")
     return None

@@ -20,7 +20,7 @@ during one `chat.update` cost one more, never one each.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -199,7 +199,7 @@ def apply_alert(thread: Thread, alert: Alert, now: datetime) -> Applied:
         member = replace(member, resolved_at=alert.resolved_at or now)
         added.append(resolved_note(alert.alert_id))
         change = Change.RESOLVED
-    members = tuple(m for m in thread.members if m.alert_id != member.alert_id) + (member,)
+    members = (*(m for m in thread.members if m.alert_id != member.alert_id), member)
     visible = change is not Change.LATE
     updated = replace(thread, members=members, view=thread.view + (1 if visible else 0))
     return Applied(_add_effects(updated, added), change)
@@ -219,10 +219,12 @@ def escalate(thread: Thread, tier: int) -> Thread:
     return _add_effects(replace(thread, escalated=tier, view=thread.view + 1), [escalation_note(tier)])
 
 
-def reroute(thread: Thread, channel: str, note: str) -> Thread:
-    """Post to `channel` instead (the routed channel refused the bot), saying why."""
+def reroute(thread: Thread, channel: str, note: str, owner: str) -> Thread:
+    """Post to `channel` instead (the routed channel refused the bot), saying why; the post is free to go
+    again at once, as the refusal was no failure of the post itself."""
     routing = replace(thread.routing, notes=(*thread.routing.notes, note))
-    return replace(thread, routing=routing, channel=channel, view=thread.view + 1)
+    rerouted = replace(thread, routing=routing, channel=channel, view=thread.view + 1)
+    return _with(rerouted, POST, lambda e: replace(e, lease=None) if holds(thread, POST, owner) else e)
 
 
 def _add_effects(thread: Thread, keys: Iterable[str]) -> Thread:
@@ -310,17 +312,20 @@ def finish_triage(thread: Thread, result: TriageResult) -> Thread:
 
 
 def release(thread: Thread, key: str, owner: str, now: datetime, reason: str) -> Thread:
-    """The attempt failed: try again after RETRY_AFTER, up to MAX_ATTEMPTS, then give it up."""
+    """The attempt failed: try again after RETRY_AFTER (growing), up to MAX_ATTEMPTS, then give it up.
+    A parent that could not be posted MAX_ATTEMPTS times settles its whole thread as FAILED."""
     if key == REFRESH:
         return replace(thread, refresh_lease=None) if holds(thread, REFRESH, owner) else thread
-
-    def again(effect: Effect) -> Effect:
-        attempts = effect.attempts + 1
-        if attempts >= MAX_ATTEMPTS:
-            return replace(effect, done=True, lease=None, attempts=attempts, result=f"failed: {reason}")
-        return replace(effect, lease=None, attempts=attempts, retry_at=now + RETRY_AFTER * attempts)
-
-    return _with(thread, key, lambda e: again(e) if holds(thread, key, owner) else e)
+    effect = thread.effect(key)
+    if effect is None or not holds(thread, key, owner):
+        return thread
+    attempts = effect.attempts + 1
+    if attempts < MAX_ATTEMPTS:
+        return _with(thread, key, lambda e: replace(e, lease=None, attempts=attempts,
+                                                    retry_at=now + RETRY_AFTER * attempts))
+    failed = _with(thread, key, lambda e: replace(e, done=True, lease=None, attempts=attempts,
+                                                  result=f"failed: {reason}"))
+    return give_up_post(failed, Posted.FAILED, reason) if key == POST else failed
 
 
 def next_wake(thread: Thread) -> datetime | None:

@@ -76,6 +76,7 @@ class Sources:
             "start": window.start,
             "end": window.end,
             "resource_ids": [i.lower() for i in (self.job.ref.id, self.job.environment_id) if i],
+            "related": [d for d in self.job.dependencies if not _is_guid(d)],
             "subscription_id": self.job.ref.subscription,
             **extra,
         }
@@ -151,3 +152,9 @@ async def _quietly(awaitable: Awaitable[Any]) -> None:
         await awaitable
     except Exception:
         return
+
+
+def _is_guid(text: str) -> bool:
+    # Principal ids are dependencies too, but they name no resource: they are matched in event properties.
+    parts = text.split("-")
+    return [len(p) for p in parts] == [8, 4, 4, 4, 12]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.model import Container, Execution, Job, SuspectedChange
+from bot.model import Container, Job, SuspectedChange
 
 SUCCESS_STATUSES = frozenset({"success", "succeeded"})
 # Operations that can break a job without touching it: access to what it reads, and lifecycle actions
@@ -93,19 +93,34 @@ def container_diff(before: Sequence[Container], after: Sequence[Container]) -> l
     return changes
 
 
+def job_write_before(job: Job, events: Sequence[ActivityEvent], moment: datetime | None) -> ActivityEvent | None:
+    """The newest successful write of the job itself at or before `moment` (None: any time)."""
+    return next((e for e in events if e.succeeded and e.is_job_write and e.resource_id.lower() == job.ref.id.lower()
+                 and (moment is None or e.time <= moment)), None)
+
+
 def suspect(
     job: Job,
     events: Sequence[ActivityEvent],
     diff: Sequence[str],
     trouble_began: datetime | None,
 ) -> SuspectedChange | None:
-    """The change most likely behind trouble that began at `trouble_began` (None: no trouble seen)."""
+    """The change most likely behind trouble that began at `trouble_began` (None: no trouble seen).
+
+    In order: a write of the job itself; an access change on what the job depends on; any other change on
+    what it depends on (a key rotation on the scale rule's storage account); a manual start/stop/suspend.
+    """
     before = [e for e in events if e.succeeded and (trouble_began is None or e.time <= trouble_began)]
-    job_write = next((e for e in before if e.is_job_write and e.resource_id.lower() == job.ref.id.lower()), None)
-    # Access changes are read subscription-wide; only those touching what this job depends on count.
+    job_write = job_write_before(job, events, trouble_began)
+    own_ids = {job.ref.id.lower(), job.environment_id.lower()}
     deps = [d for d in job.dependencies if d]
-    identity = next((e for e in before if e.is_identity_change
-                     and any(d in (e.resource_id + " " + e.properties).lower() for d in deps)), None)
+
+    def touches_dependency(event: ActivityEvent) -> bool:
+        text = (event.resource_id + " " + event.properties).lower()
+        return event.resource_id.lower() not in own_ids and any(d in text for d in deps)
+
+    identity = next((e for e in before if e.is_identity_change and touches_dependency(e)), None)
+    dependency = next((e for e in before if e.category.lower() == "administrative" and touches_dependency(e)), None)
     lifecycle = next((e for e in before if e.is_lifecycle), None)
     what = "; ".join(diff)
     if job_write is not None:
@@ -114,8 +129,13 @@ def suspect(
                                "recorded in execution templates: compare with infrastructure-as-code)")
     if identity is not None:
         verb = "removed" if identity.operation.upper().endswith("/DELETE") else "changed"
-        target = identity.resource_id.rsplit("/providers/", 1)[-1] or identity.resource_id
-        return SuspectedChange(identity.time, identity.caller, identity.operation, f"access {verb} on {target}")
+        who = " for the job's managed identity" if _names_principal(identity, deps) else ""
+        return SuspectedChange(identity.time, identity.caller, identity.operation,
+                               f"role assignment {verb} on {_parent(identity.resource_id)}{who}")
+    if dependency is not None:
+        return SuspectedChange(dependency.time, dependency.caller, dependency.operation,
+                               f"{_verb(dependency.operation)} on {_parent(dependency.resource_id)}, which the job "
+                               "depends on")
     if lifecycle is not None:
         return SuspectedChange(lifecycle.time, lifecycle.caller, lifecycle.operation,
                                "job started/stopped/suspended/resumed by hand: event scaling can stop silently "
@@ -128,5 +148,28 @@ def suspect(
     return None
 
 
-def template_diff_between(last_good: Execution | None, reference: Sequence[Container]) -> list[str]:
-    return container_diff(last_good.containers, reference) if last_good else []
+def is_job_definition_change(change: SuspectedChange) -> bool:
+    """Only a change of the job's own definition can be undone by rolling the job back."""
+    return change.operation is None or change.operation.upper() == "MICROSOFT.APP/JOBS/WRITE"
+
+
+def _parent(resource_id: str) -> str:
+    """'…/vaults/kv-x/providers/microsoft.authorization/roleassignments/1' -> 'vaults/kv-x'."""
+    marker = "/providers/microsoft.authorization/"
+    lowered = resource_id.lower()
+    base = resource_id[: lowered.index(marker)] if marker in lowered else resource_id
+    parts = [p for p in base.split("/") if p]
+    return "/".join(parts[-2:]) if len(parts) >= 2 else base
+
+
+def _verb(operation: str) -> str:
+    """'MICROSOFT.STORAGE/STORAGEACCOUNTS/REGENERATEKEY/ACTION' -> 'regeneratekey'; '…/WRITE' -> 'write'."""
+    parts = [p for p in operation.lower().split("/") if p]
+    if len(parts) >= 2 and parts[-1] == "action":
+        return parts[-2]
+    return parts[-1] if parts else operation
+
+
+def _names_principal(event: ActivityEvent, deps: Sequence[str]) -> bool:
+    guids = [d for d in deps if len(d) == 36 and d.count("-") == 4]
+    return any(g in event.properties.lower() for g in guids)

@@ -24,6 +24,7 @@ from bot.model import (
     SuspectedChange,
     Verdict,
 )
+from bot.verdict.changes import is_job_definition_change
 
 # A failure share under this, with the rest succeeding, is "some messages", not "the code".
 POISON_SHARE = 0.5
@@ -193,7 +194,8 @@ def _attach_change(verdict: Verdict, f: _Findings) -> Verdict:
     change = SuspectedChange(_parse_time(raw.get("time")), raw.get("caller"), raw.get("operation"), raw["what"])
     rollback = None
     last_good = changes.get("last_good")
-    if verdict.cause not in NO_ROLLBACK_CAUSES and last_good and last_good.get("image"):
+    if (verdict.cause not in NO_ROLLBACK_CAUSES and is_job_definition_change(change) and last_good
+            and last_good.get("image")):
         rollback = RollbackCandidate(last_good["image"], _parse_time(last_good.get("end") or last_good.get("start")),
                                      last_good.get("execution"))
     return replace(verdict, suspected_change=change, rollback_candidate=rollback)

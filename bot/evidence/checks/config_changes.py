@@ -8,7 +8,7 @@ from bot.evidence import executions as ex
 from bot.evidence.rows import iso
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
-from bot.verdict.changes import container_diff, parse_activity, suspect
+from bot.verdict.changes import container_diff, job_write_before, parse_activity, suspect
 
 NAME = "config_changes"
 NEEDS = ("query:config_changes", "executions")  # the upstream reads it makes (prefetched together)
@@ -26,6 +26,14 @@ async def run(sources: Sources) -> CheckResult:
     # Compare what last worked with what fails now; with no failing run, with what the job would run next.
     reference = failing[0].containers if failing else sources.job.containers
     diff = container_diff(last_good.containers, reference) if last_good else []
+    write = job_write_before(sources.job, events, trouble_began)
+    if not diff and write is not None:
+        # A change can succeed a few times before it fails (a memory cut under light load): then the run
+        # to go back to is the last good one before the change, not the last good one before the failures.
+        earlier = ex.last_good_before(history, write.time)
+        earlier_diff = container_diff(earlier.containers, reference) if earlier else []
+        if earlier_diff:
+            last_good, diff = earlier, earlier_diff
     suspected = suspect(sources.job, events, diff, trouble_began)
 
     data: dict[str, Any] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.evidence.rows import iso
@@ -10,6 +11,9 @@ from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
 
 NAME = "console_errors"
+# "5 uploaded, 0 failed", "errors=0": summaries of work that went well, caught by the query's error words.
+_SUCCESS = re.compile(r"\b(?:0|no|zero)\s+(?:errors?|failed|failures?)\b|\b(?:errors?|failed|failures?)\s*[=:]\s*0\b",
+                      re.IGNORECASE)
 NEEDS = ("query:console_errors",)  # the upstream reads it makes (prefetched together)
 
 
@@ -21,6 +25,7 @@ async def run(sources: Sources) -> CheckResult:
          "count": int(r.get("Count") or 0), "executions": int(r.get("Executions") or 0),
          "first_seen": iso(r.get("FirstSeen")), "last_seen": iso(r.get("LastSeen"))}
         for r in rows
+        if not _reports_success(str(r.get("Sample") or r.get("Signature") or ""))
     ]
     signatures.sort(key=lambda s: (-s["executions"], -s["count"]))
     data = {"signatures": signatures[:15]}
@@ -30,3 +35,7 @@ async def run(sources: Sources) -> CheckResult:
     return CheckResult(NAME, CheckStatus.WARN,
                        f"{len(signatures)} error signatures; most common ({top['kind']}, "
                        f"{top['executions']} executions): {top['signature'][:160]}", data)
+
+
+def _reports_success(line: str) -> bool:
+    return bool(_SUCCESS.search(line))

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from datetime import datetime
 
+from bot.evidence import executions as ex
+from bot.evidence.deadline import best_effort
 from bot.evidence.sources import Sources
-from bot.model import CheckResult, CheckStatus
+from bot.model import CheckResult, CheckStatus, Container
 
 NAME = "memory"
-NEEDS = ("metric:Usage Bytes",)  # the upstream reads it makes (prefetched together)
+NEEDS = ("metric:Usage Bytes", "executions")  # the upstream reads it makes (prefetched together)
 NEAR_LIMIT = 0.9
 _UNITS = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4}
 
@@ -21,16 +25,31 @@ def parse_memory(value: str | None) -> float | None:
     return float(match.group(1)) * _UNITS[match.group(2) or ""]
 
 
+def _limit(containers: Sequence[Container]) -> float | None:
+    return sum(parse_memory(c.memory) or 0 for c in containers) or None
+
+
 async def run(sources: Sources) -> CheckResult:
-    """Peak Usage Bytes in the window against the memory limit of the job's containers."""
+    """Peak Usage Bytes in the window against the memory limit in effect at that moment."""
     series = await sources.metric("Usage Bytes")
-    limit = sum(parse_memory(c.memory) or 0 for c in sources.job.containers) or None
-    peak = series.peak
-    data = {"peak_bytes": peak, "limit_bytes": limit, "ratio": round(peak / limit, 3) if peak and limit else None}
-    if peak is None:
-        return CheckResult(NAME, CheckStatus.SKIPPED, "No memory metric points in the window.", data)
-    if limit is None:
-        return CheckResult(NAME, CheckStatus.OK, f"Peak memory {peak / 2**20:.0f} MiB (no limit known).", data)
-    ratio = peak / limit
-    summary = f"Peak memory {peak / 2**20:.0f} MiB of {limit / 2**20:.0f} MiB limit ({ratio:.0%})."
+    if series.peak is None:
+        return CheckResult(NAME, CheckStatus.SKIPPED, "No memory metric points in the window.", {})
+    # The limit may have changed inside the window (a memory cut is a classic cause): judge each point
+    # against the template of the execution that was newest when it was measured.
+    history = ex.newest_first(await best_effort(sources.executions()) or [])
+
+    def limit_at(moment: datetime) -> float | None:
+        running = next((e for e in history if e.start is not None and e.start <= moment and e.containers), None)
+        return _limit(running.containers if running else sources.job.containers)
+
+    judged = [(value, limit_at(moment)) for moment, value in series.points]
+    with_limit = [(value, limit) for value, limit in judged if limit]
+    if not with_limit:
+        peak = series.peak
+        return CheckResult(NAME, CheckStatus.OK, f"Peak memory {peak / 2**20:.0f} MiB (no limit known).",
+                           {"peak_bytes": peak, "limit_bytes": None, "ratio": None})
+    value, limit = max(with_limit, key=lambda pair: pair[0] / pair[1])
+    ratio = value / limit
+    data = {"peak_bytes": value, "limit_bytes": limit, "ratio": round(ratio, 3)}
+    summary = f"Peak memory {value / 2**20:.0f} MiB of {limit / 2**20:.0f} MiB limit ({ratio:.0%})."
     return CheckResult(NAME, CheckStatus.WARN if ratio >= NEAR_LIMIT else CheckStatus.OK, summary, data)

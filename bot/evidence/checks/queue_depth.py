@@ -14,6 +14,8 @@ from bot.model import CheckResult, CheckStatus, ScaleRule
 NAME = "queue_depth"
 NEEDS = ("queue", "executions")  # the upstream reads it makes (prefetched together)
 DEFAULT_TARGET = 5  # KEDA's default queueLength / messageCount
+# A backlog is real when it would take several full rounds of executions to drain, not one or two.
+BACKLOG_FACTOR = 3
 
 
 def target_per_execution(rule: ScaleRule) -> int:
@@ -51,9 +53,11 @@ async def run(sources: Sources) -> CheckResult:
                f"maxExecutions {job.max_executions}, {running_text})")
     if depth.dead_letter:
         summary += f"; {depth.dead_letter} dead-lettered"
+    if depth.depth > BACKLOG_FACTOR * capacity:
+        return CheckResult(NAME, CheckStatus.FAIL,
+                           summary + f": {depth.depth / capacity:.0f}x what one full round ({capacity}) takes.", data)
     if depth.depth > capacity:
-        return CheckResult(NAME, CheckStatus.FAIL, summary + f": more than one full round ({capacity}) can take.",
-                           data)
+        return CheckResult(NAME, CheckStatus.WARN, summary + f": more than one full round ({capacity}) takes.", data)
     if depth.dead_letter:
         return CheckResult(NAME, CheckStatus.WARN, summary + ".", data)
     return CheckResult(NAME, CheckStatus.OK, summary + ".", data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.evidence.rows import iso
@@ -30,6 +31,7 @@ def signature_result(name: str, found: list[dict[str, Any]], what: str, clean: s
                        f"{total} {what} events ({first['reason']}): {first['message']}", data)
 
 
-def _short(text: str, limit: int = 240) -> str:
-    text = " ".join(text.split())
+def _short(text: str, limit: int = 300) -> str:
+    # SDK errors quoted in platform logs carry long ----- rulers between their useful parts.
+    text = " ".join(re.sub(r"[-=_*]{5,}", " … ", text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

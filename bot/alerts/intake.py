@@ -1,0 +1,140 @@
+"""`POST /alerts/azure-monitor`: the action-group webhook. Refuse what is not ours, store what is, answer.
+
+    401  no token, or the wrong one (`?token=` or the `X-Jobbot-Token` header, compared in constant time)
+    413  body over 256 KB (by Content-Length, and again while reading)
+    400  body is not JSON
+    422  JSON, but not a common-schema alert (unknown `schemaId`, no alertId …)
+    503  the store could not take it: Azure retries 503, so the alert is not lost
+    202  stored durably; processing happens in the background
+
+Azure retries on 408/429/503/504 (not on 500) for about a minute, then skips the endpoint for 15 minutes,
+so the answer must come fast: one INSERT, then 202. Every refusal is audited (without the token); an
+accepted delivery is audited when it has been processed. The token is never logged: not by this module,
+and not by uvicorn's access log, which would print the query string (see `AccessLogRedaction`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+
+from bot.alerts.schema import InvalidAlert, UnknownSchema, parse_alert
+from bot.store.redact import redact
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 256 * 1024
+TOKEN_HEADER = "x-jobbot-token"
+TOKEN_PARAM = "token"
+
+Accept = Callable[[dict[str, Any]], Awaitable[str]]
+Audit = Callable[..., Awaitable[None]]
+
+
+class Webhook:
+    def __init__(self, *, token: str, accept: Accept, audit: Audit) -> None:
+        self._token = token.encode()
+        self._accept = accept
+        self._audit = audit
+
+    async def __call__(self, request: Request) -> Response:
+        started = time.monotonic()
+        if not self._authorized(request):
+            return await self._refuse(401, "unauthorized", "missing or wrong token", started)
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY:
+            return await self._refuse(413, "too large", f"Content-Length {length}", started)
+        try:
+            body = await _read(request)
+        except _TooLarge:
+            return await self._refuse(413, "too large", f"body over {MAX_BODY} bytes", started)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        try:
+            decoded = json.loads(body, parse_constant=_no_constant)
+        except (ValueError, UnicodeDecodeError) as error:
+            return await self._refuse(400, "malformed JSON", type(error).__name__, started)
+        try:
+            alert = parse_alert(decoded)
+        except UnknownSchema as error:
+            return await self._refuse(422, "unknown schema", str(error), started)
+        except InvalidAlert as error:
+            return await self._refuse(422, "invalid alert", str(error), started)
+        try:
+            # PostgreSQL's JSON cannot hold NUL characters; nothing an alert says needs them.
+            delivery = await self._accept(_without_nul(decoded))
+        except Exception as error:
+            log.exception("could not store an alert delivery", extra={"alert": alert.alert_id})
+            await self._audit_refusal("store unavailable", type(error).__name__, "error", started)
+            return JSONResponse({"error": "could not store the alert, retry"}, status_code=503)
+        return JSONResponse({"status": "accepted", "alertId": alert.alert_id, "delivery": delivery},
+                            status_code=202)
+
+    def _authorized(self, request: Request) -> bool:
+        given = request.headers.get(TOKEN_HEADER) or request.query_params.get(TOKEN_PARAM) or ""
+        # Both sides of compare_digest are always compared in full: the answer time says nothing of the token.
+        return bool(self._token) and hmac.compare_digest(given.encode(), self._token)
+
+    async def _refuse(self, status: int, error: str, detail: str, started: float) -> Response:
+        log.info("alert webhook refused a request: %s (%s)", error, status)
+        await self._audit_refusal(error, detail, "refused", started)
+        return JSONResponse({"error": error}, status_code=status)
+
+    async def _audit_refusal(self, error: str, detail: str, outcome: str, started: float) -> None:
+        await self._audit(actor="alert:webhook", channel=None, action="alert:delivery", target=None,
+                          detail=f"{error}: {detail}"[:500], outcome=outcome,
+                          duration_ms=int((time.monotonic() - started) * 1000))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (Python's parser allows them; PostgreSQL's JSON does not)."""
+    raise ValueError(f"{name} is not JSON")
+
+
+async def _read(request: Request) -> bytes:
+    """The body, refused as soon as it passes MAX_BODY (a missing or false Content-Length changes nothing)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+class AccessLogRedaction(logging.Filter):
+    """Masks secrets in uvicorn's access log lines, whose request line carries `?token=…` (Azure's plain
+    webhook can only send its secret in the URL)."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__("jobbot-redaction")
+        self._secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a, self._secrets) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg, self._secrets)
+        return True

@@ -1,0 +1,256 @@
+"""The Slack work a thread owes, done by whichever replica claims it: post the parent, run the triage,
+refresh the parent, post notes in its thread (see `thread` for the claim → do → finish protocol).
+
+A claim is a lease on the scheduler's clock, renewed while the work waits (a storm's posting queue, a
+Retry-After); a replica that dies stops renewing and the next one to look takes the work over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from slack_sdk.errors import SlackApiError
+
+from bot.alerts.render import ack_text, escalation_text, joined_text, parent_message, resolved_text
+from bot.alerts.storage import AlertRecords
+from bot.alerts.thread import (
+    ACK_NOTE,
+    MAX_ATTEMPTS,
+    POST,
+    REFRESH,
+    RETRY_AFTER,
+    TRIAGE,
+    Posted,
+    Thread,
+    TriageResult,
+    claim,
+    finish,
+    finish_post,
+    finish_refresh,
+    finish_triage,
+    give_up_post,
+    next_wake,
+    release,
+    renew,
+    reroute,
+    runnable,
+    unfinished,
+)
+from bot.clock import Clock
+from bot.config import Config
+from bot.errors import JobbotError
+from bot.evidence.sources import Readers
+from bot.intake import DEFAULT_SINCE, MAX_SINCE, JobSpec
+from bot.slack.blocks import render_blocks
+from bot.slack.posting import PostingQueue
+from bot.triage import triage
+
+log = logging.getLogger(__name__)
+
+Audit = Callable[..., Awaitable[None]]
+# Slack refusals that no retry fixes: the bot cannot write in that channel.
+CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
+# The triage looks back to a little before the alert fired.
+LEAD_IN = timedelta(minutes=10)
+
+
+class ThreadWork:
+    def __init__(self, *, records: AlertRecords, queue: PostingQueue, readers: Readers, config: Config,
+                 clock: Clock, scheduler: Clock, owner: str, lease_s: float, fallback_channel: str | None,
+                 audit: Audit) -> None:
+        self._records = records
+        self._queue = queue
+        self._readers = readers
+        self._config = config
+        self._clock = clock
+        self._scheduler = scheduler
+        self._owner = owner
+        self._lease = timedelta(seconds=lease_s)
+        self._fallback = fallback_channel
+        self._audit = audit
+
+    async def drive(self, key: str) -> datetime | None:
+        """Do whatever the thread owes that nobody else is doing, one claim at a time.
+
+        Returns when to look again (a lease held elsewhere runs out, a retry falls due), or None when the
+        thread owes nothing.
+        """
+        while await self._step(key):
+            pass
+        thread = await self._records.thread(key)
+        if thread is None or not unfinished(thread):
+            return None
+        return next_wake(thread) or self._scheduler.now() + RETRY_AFTER
+
+    async def _step(self, key: str) -> bool:
+        """Claim and do one owed effect; False when there was none this replica could claim."""
+        thread = await self._records.thread(key)
+        if thread is None:
+            return False
+        now = self._scheduler.now()
+        until = now + self._lease
+        for effect in runnable(thread, now):
+            token = f"{self._owner}:{uuid.uuid4().hex[:12]}"
+
+            def take(current: Thread | None, effect: str = effect, token: str = token) -> Thread | None:
+                return claim(current, effect, token, now, until) if current else None
+
+            claimed, won = await self._records.change(key, take)
+            if won and claimed is not None:
+                await self._run(claimed, effect, token)
+                return True
+        return False
+
+    async def _run(self, thread: Thread, key: str, token: str) -> None:
+        heartbeat = asyncio.create_task(self._renew(thread.key, key, token))
+        try:
+            if key == POST:
+                await self._post(thread, token)
+            elif key == REFRESH:
+                await self._refresh(thread, token)
+            elif key == TRIAGE:
+                await self._triage(thread)
+            else:
+                await self._note(thread, key)
+        except Exception as error:
+            reason = _reason(error)
+            log.warning("alert thread work failed, will retry: %s", reason,
+                        extra={"alert": thread.key, "effect": key}, exc_info=not isinstance(error, SlackApiError))
+            released, _ = await self._change(thread.key,
+                                             lambda t: release(t, key, token, self._scheduler.now(), reason))
+            if key == POST and released is not None and released.posted is Posted.FAILED:
+                await self._record(thread, "alert:post", "failed", f"gave up after {MAX_ATTEMPTS} attempts: {reason}")
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _renew(self, key: str, effect: str, token: str) -> None:
+        period = max(0.05, self._lease.total_seconds() / 3)
+        while True:
+            await asyncio.sleep(period)
+            try:
+                _, kept = await self._change(key, self._extend(effect, token))
+            except Exception:  # the next beat tries again; the lease has two more periods to run
+                log.warning("could not renew an alert lease", extra={"alert": key, "effect": effect}, exc_info=True)
+                continue
+            if not kept:
+                log.warning("lost the lease on alert work to another replica", extra={"alert": key, "effect": effect})
+                return
+
+    def _extend(self, effect: str, token: str) -> Callable[[Thread], Thread | None]:
+        until = self._scheduler.now() + self._lease
+        return lambda thread: renew(thread, effect, token, until)
+
+    # --- the effects ---------------------------------------------------------------------------------
+
+    async def _post(self, thread: Thread, token: str) -> None:
+        channel = thread.channel or thread.routing.channel
+        if channel is None:
+            await self._change(thread.key, lambda t: give_up_post(t, Posted.UNROUTABLE, "no channel"))
+            log.warning("alert unroutable: no catalog channel, jobbot-channel tag or default alert channel",
+                        extra={"alert": thread.key, "job": thread.routing.job})
+            await self._record(thread, "alert:post", "unroutable", "no channel for this alert")
+            return
+        message = parent_message(thread)
+        try:
+            response = await self._queue.post(channel, text=message.text, blocks=message.blocks,
+                                              unfurl_links=False, unfurl_media=False)
+        except SlackApiError as error:
+            code = str(error.response.get("error") or "")
+            if code not in CANNOT_POST:
+                raise
+            fallback = self._fallback or self._config.alert_channel
+            if fallback and fallback != channel:
+                note = f"could not post in channel {channel} ({code}): posted in the default alert channel"
+                await self._change(thread.key, lambda t: reroute(t, fallback, note, token))
+                return
+            await self._change(thread.key, lambda t: give_up_post(t, Posted.FAILED, code))
+            await self._record(thread, "alert:post", "failed", f"Slack refused the post in {channel}: {code}")
+            return
+        ts, posted_in = str(response["ts"]), str(response.get("channel") or channel)
+        await self._change(thread.key, lambda t: finish_post(t, posted_in, ts, thread.view))
+        await self._record(thread, "alert:post", "posted", f"parent {ts} in {posted_in}", channel=posted_in)
+
+    async def _refresh(self, thread: Thread, token: str) -> None:
+        assert thread.channel is not None and thread.ts is not None
+        message = parent_message(thread)
+        try:
+            await self._queue.update(thread.channel, thread.ts, text=message.text, blocks=message.blocks)
+        except SlackApiError as error:
+            # This view is lost, not retried in a loop: the next change of the thread renders it again.
+            log.warning("could not update an alert's parent: %s", error.response.get("error"),
+                        extra={"alert": thread.key})
+        await self._change(thread.key, lambda t: finish_refresh(t, token, thread.view))
+
+    async def _note(self, thread: Thread, key: str) -> None:
+        assert thread.channel is not None and thread.ts is not None
+        text = self._note_text(thread, key)
+        if text is not None:
+            await self._queue.post(thread.channel, thread_ts=thread.ts, text=text, unfurl_links=False)
+        await self._change(thread.key, lambda t: finish(t, key, result=None if text else "skipped: nothing to say"))
+        if key.startswith("escalate:") and text is not None:
+            await self._record(thread, "alert:escalate", "posted", key)
+
+    def _note_text(self, thread: Thread, key: str) -> str | None:
+        kind, _, rest = key.partition(":")
+        if key == ACK_NOTE:
+            return ack_text(thread)
+        if kind == "escalate":
+            tier = int(rest)
+            previous = max((int(e.key.partition(":")[2]) for e in thread.effects
+                            if e.key.startswith("escalate:") and int(e.key.partition(":")[2]) < tier), default=0)
+            return escalation_text(thread, tier, previous)
+        what, _, alert_id = rest.partition(":")
+        member = thread.member(alert_id)
+        if member is None:
+            return None
+        return joined_text(thread, member) if what == "joined" else resolved_text(thread, member)
+
+    async def _triage(self, thread: Thread) -> None:
+        routing = thread.routing
+        assert routing.job is not None
+        spec = JobSpec(routing.job, routing.resource_group, routing.subscription)
+        try:
+            report = await triage(spec, self._window(thread), self._readers, self._clock,
+                                  deadline_s=self._config.check_deadline_s, config=self._config)
+            entry = self._config.job(report.job.name)
+            message = render_blocks(report, allow_console_excerpts=bool(entry and entry.post_console_excerpts))
+            result = TriageResult(message.text, tuple(message.blocks), report.verdict.cause.value)
+        except JobbotError as error:  # the job is gone, Azure refused: say so in the parent
+            result = TriageResult(error=str(error))
+        except Exception:
+            log.exception("alert triage failed", extra={"alert": thread.key, "job": routing.job})
+            result = TriageResult(error="it failed inside jobbot (logged)")
+        await self._change(thread.key, lambda t: finish_triage(t, result))
+
+    def _window(self, thread: Thread) -> timedelta:
+        """From a little before the first alert fired until now: at least the default hour, at most 7 days."""
+        now = self._clock.now()
+        fired = min((m.fired_at for m in thread.members if m.fired_at), default=None)
+        if fired is None or fired >= now:
+            return DEFAULT_SINCE
+        return min(MAX_SINCE, max(DEFAULT_SINCE, now - fired + LEAD_IN))
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    async def _change(self, key: str, fn: Callable[[Thread], Thread | None]) -> tuple[Thread | None, bool]:
+        return await self._records.change(key, lambda t: fn(t) if t is not None else None)
+
+    async def _record(self, thread: Thread, action: str, outcome: str, detail: str, *,
+                      channel: str | None = None) -> None:
+        await self._audit(actor=f"alert:{thread.facts.rule}"[:200], channel=channel or thread.channel or
+                          thread.routing.channel, action=action, target=thread.routing.job,
+                          detail=f"{thread.key.rstrip('/').rsplit('/', 1)[-1]}: {detail}", outcome=outcome,
+                          duration_ms=0)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, SlackApiError):
+        return f"Slack: {error.response.get('error') or 'error'}"
+    return type(error).__name__

@@ -1,0 +1,126 @@
+"""The alerts' background worker: claims due timers of its kinds from the store and runs their handlers.
+
+Each replica runs one. `Timers.due` hands every due timer to exactly one poller (row locks with SKIP
+LOCKED on PostgreSQL), and one claimed `lease_s` ago and never finished (its replica died) is handed out
+again. A handler returns when its timer should fire again, or None when it is done with it.
+
+The webhook wakes the worker at once, so an accepted alert does not wait for the next poll; the poll
+catches the rest (other replicas' work, retries, leases run out). In-flight handlers are capped, and
+`stop` cancels them: their leases run out and another replica (or this one, restarted) takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.store import Store, Timer
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Timer], Awaitable[datetime | None]]
+
+POLL_S = 0.5
+CAPACITY = 256  # handlers in flight per replica: most wait on Slack's pacing, not on the CPU
+_RETRY_S = 5.0
+
+
+class TimerWorker:
+    def __init__(self, store: Store, scheduler: Clock, owner: str, handlers: Mapping[str, Handler], *,
+                 lease_s: float, poll_s: float = POLL_S, capacity: int = CAPACITY,
+                 running: Mapping[str, int] | None = None) -> None:
+        self._timers = store.timers
+        self._scheduler = scheduler
+        self._owner = owner
+        self._handlers = dict(handlers)
+        self._lease_s = lease_s
+        self._poll_s = poll_s
+        self._capacity = capacity
+        self._wake = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.Task[None] | None = None
+        # Per kind, how many handlers may run at once (the rest of the claimed ones wait their turn).
+        self._running = {kind: asyncio.Semaphore(n) for kind, n in (running or {}).items()}
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self._loop is None:
+            self._loop = asyncio.create_task(self._run(), name="alerts-worker")
+
+    async def stop(self) -> None:
+        loop, self._loop = self._loop, None
+        tasks = [*([loop] if loop else []), *self._inflight]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                claimed = await self.claim()
+            except Exception:
+                log.exception("alerts worker could not read its timers")
+                claimed = 0
+            if claimed:
+                continue  # there may be more due right away
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+            self._wake.clear()
+
+    async def claim(self) -> int:
+        """Claim what is due (up to the free capacity) and start a handler for each; returns how many."""
+        room = self._capacity - len(self._inflight)
+        if room <= 0:
+            return 0
+        due = await self._timers.due(self._scheduler.now(), self._owner, limit=room, lease_s=self._lease_s)
+        for timer in due:
+            if timer.kind not in self._handlers:
+                # `Timers.due` hands out every feature's kinds: give this one back, unclaimed and unchanged.
+                await self._timers.schedule(timer.kind, timer.key, timer.due_at, timer.payload)
+                continue
+            task = asyncio.create_task(self._handle(timer), name=f"{timer.kind}:{timer.key[-12:]}")
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+        return sum(1 for t in due if t.kind in self._handlers)
+
+    async def drain(self, timeout_s: float = 30) -> None:
+        """Run until nothing is due and nothing is in flight (for tests and benchmarks)."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                claimed = await self.claim()
+                if self._inflight:
+                    await asyncio.wait(set(self._inflight))
+                elif not claimed:
+                    return
+
+    async def _handle(self, timer: Timer) -> None:
+        gate = self._running.get(timer.kind)
+        try:
+            if gate is None:
+                again = await self._handlers[timer.kind](timer)
+            else:
+                async with gate:
+                    again = await self._handlers[timer.kind](timer)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("alert timer failed, retrying", extra={"timer": timer.kind, "key": timer.key})
+            again = self._scheduler.now() + timedelta(seconds=_RETRY_S)
+        try:
+            if again is None:
+                await self._timers.done(timer.id)
+            else:
+                # This may move a schedule made since the claim to `again`; the work it announced is then
+                # done by the replica holding the thread's lease (its loop reads the thread after each
+                # effect), or at `again` when that lease runs out.
+                await self._timers.schedule(timer.kind, timer.key, again, timer.payload)
+        except Exception:  # left claimed: the lease hands it out again
+            log.exception("could not settle an alert timer", extra={"timer": timer.kind, "key": timer.key})
