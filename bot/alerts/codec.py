@@ -42,9 +42,7 @@ def thread_to_dict(thread: Thread) -> dict[str, Any]:
         "view": thread.view,
         "shown": thread.shown,
         "refresh_lease": _lease(thread.refresh_lease),
-        "triage": None if triage is None else {
-            "text": triage.text, "blocks": list(triage.blocks), "cause": triage.cause, "error": triage.error,
-        },
+        "triage": None if triage is None else {"text": triage.text, "cause": triage.cause, "error": triage.error},
         "ack": None if thread.ack is None else {"user": thread.ack.user, "at": _time(thread.ack.at)},
         "escalated": thread.escalated,
     }
@@ -84,9 +82,7 @@ def thread_from_dict(raw: Mapping[str, Any]) -> Thread:
         shown=int(raw["shown"]),
         refresh_lease=_unlease(raw.get("refresh_lease")),
         triage=None if triage is None else TriageResult(
-            text=triage["text"], blocks=tuple(triage.get("blocks") or ()), cause=triage.get("cause"),
-            error=triage.get("error"),
-        ),
+            text=triage["text"], cause=triage.get("cause"), error=triage.get("error")),
         ack=None if ack is None else Ack(ack["user"], _parse(ack["at"])),
         escalated=int(raw.get("escalated") or 0),
     )

@@ -10,6 +10,7 @@ only when they are real user or user-group mentions.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,9 +39,10 @@ _FALLBACK_MAX = 3000
 # --- the parent ----------------------------------------------------------------------------------------
 
 
-def parent_message(thread: Thread) -> SlackMessage:
-    """The parent message for the thread as stored now (at most 50 blocks, every Slack limit kept)."""
-    triage_blocks = list(thread.triage.blocks) if thread.triage and thread.triage.blocks else []
+def parent_message(thread: Thread, report: Sequence[dict[str, Any]] = ()) -> SlackMessage:
+    """The parent message for the thread as stored now, with the triage's `report` blocks once there is
+    one (at most 50 blocks in all, every Slack limit kept)."""
+    triage_blocks = list(report) if thread.triage and thread.triage.cause else []
     room = BLOCKS_MAX - _OWN_BLOCKS
     cut = max(0, len(triage_blocks) - room)
     notes = [f"{cut} blocks of the triage report not shown (message size)"] if cut else []

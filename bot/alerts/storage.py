@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from bot.store import StaleVersion, Store
 THREAD_KIND = "alerts.thread"
 GROUP_KIND = "alerts.group"
 ALERT_KIND = "alerts.alert"  # alert id -> its thread, written once
+REPORT_KIND = "alerts.report"  # thread -> the triage report's blocks
 # Timer kinds: a delivery to process, a thread with Slack work owed, a thread's next escalation.
 DELIVERY = "alerts.delivery"
 WORK = "alerts.work"
@@ -58,25 +59,38 @@ class AlertRecords:
         return chosen["thread"]
 
     async def thread(self, key: str) -> Thread | None:
-        stored = await self._records.get(THREAD_KIND, key)
-        return None if stored is None else thread_from_dict(stored.value)
+        read = await self.read(key)
+        return None if read is None else read[0]
 
-    async def change(self, key: str, fn: Callable[[Thread | None], Thread | None]) -> tuple[Thread | None, bool]:
+    async def read(self, key: str) -> tuple[Thread, int] | None:
+        """The thread and its version (for `change(..., read=…)`)."""
+        stored = await self._records.get(THREAD_KIND, key)
+        return None if stored is None else (thread_from_dict(stored.value), stored.version)
+
+    async def change(self, key: str, fn: Callable[[Thread | None], Thread | None], *,
+                     read: tuple[Thread, int] | None = None) -> tuple[Thread | None, bool]:
         """Apply `fn` to the thread as stored (None if there is none) and write what it returns.
 
         `fn` returns None to leave the thread as it is (nothing is written); it may run several times, so
-        it must be a pure function of what it is given. Returns the thread as it now is, and whether this
-        call changed it.
+        it must be a pure function of what it is given. `read` is the thread as the caller just read it,
+        tried first instead of reading again. Returns the thread as it now is, and whether this call
+        changed it.
         """
         for attempt in range(_RETRIES + 1):
-            stored = await self._records.get(THREAD_KIND, key)
-            current = None if stored is None else thread_from_dict(stored.value)
+            current: Thread | None
+            version: int | None
+            if read is not None:
+                current, version = read
+                read = None
+            else:
+                stored = await self._records.get(THREAD_KIND, key)
+                current = None if stored is None else thread_from_dict(stored.value)
+                version = None if stored is None else stored.version
             changed = fn(current)
             if changed is None:
                 return current, False
             try:
-                await self._records.put(THREAD_KIND, key, thread_to_dict(changed),
-                                        None if stored is None else stored.version)
+                await self._records.put(THREAD_KIND, key, thread_to_dict(changed), version)
                 return changed, True
             except StaleVersion:
                 if attempt == _RETRIES:
@@ -84,3 +98,11 @@ class AlertRecords:
                 # Jittered backoff, so racing writers stop colliding in lockstep.
                 await asyncio.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
         raise AssertionError("unreachable")
+
+    async def save_report(self, key: str, blocks: Sequence[dict[str, Any]]) -> None:
+        """The triage's Block Kit report for thread `key` (a later triage, after a takeover, replaces it)."""
+        await self._records.update(REPORT_KIND, key, lambda _: {"blocks": list(blocks)}, retries=_RETRIES)
+
+    async def report(self, key: str) -> list[dict[str, Any]]:
+        stored = await self._records.get(REPORT_KIND, key)
+        return [] if stored is None else list(stored.value.get("blocks") or [])

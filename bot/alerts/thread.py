@@ -125,9 +125,11 @@ class Routing:
 
 @dataclass(frozen=True, slots=True)
 class TriageResult:
-    text: str = ""
-    blocks: tuple[dict[str, Any], ...] = ()
-    cause: str | None = None
+    """How the triage ended. Its Block Kit report is kept apart (`storage.AlertRecords.report`): it is
+    large, read only to render the parent, and the thread record is rewritten on every claim."""
+
+    text: str = ""  # the report's one-line fallback
+    cause: str | None = None  # set when there is a report
     error: str | None = None  # why there is no report
 
 

@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -57,6 +58,9 @@ Audit = Callable[..., Awaitable[None]]
 CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
 # The triage looks back to a little before the alert fired.
 LEAD_IN = timedelta(minutes=10)
+# Triages at once per replica. A storm's triages queue here rather than all start together: each is a burst
+# of Azure calls and CPU, and the webhook, on the same event loop, must keep answering within Azure's patience.
+TRIAGES_AT_ONCE = 4
 
 
 class ThreadWork:
@@ -73,6 +77,7 @@ class ThreadWork:
         self._lease = timedelta(seconds=lease_s)
         self._fallback = fallback_channel
         self._audit = audit
+        self._triages = asyncio.Semaphore(TRIAGES_AT_ONCE)
 
     async def drive(self, key: str) -> datetime | None:
         """Do whatever the thread owes that nobody else is doing, one claim at a time.
@@ -89,18 +94,19 @@ class ThreadWork:
 
     async def _step(self, key: str) -> bool:
         """Claim and do one owed effect; False when there was none this replica could claim."""
-        thread = await self._records.thread(key)
-        if thread is None:
+        read = await self._records.read(key)
+        if read is None:
             return False
         now = self._scheduler.now()
         until = now + self._lease
-        for effect in runnable(thread, now):
+        for effect in runnable(read[0], now):
             token = f"{self._owner}:{uuid.uuid4().hex[:12]}"
 
             def take(current: Thread | None, effect: str = effect, token: str = token) -> Thread | None:
                 return claim(current, effect, token, now, until) if current else None
 
-            claimed, won = await self._records.change(key, take)
+            claimed, won = await self._records.change(key, take, read=read)
+            read = None
             if won and claimed is not None:
                 await self._run(claimed, effect, token)
                 return True
@@ -157,7 +163,7 @@ class ThreadWork:
                         extra={"alert": thread.key, "job": thread.routing.job})
             await self._record(thread, "alert:post", "unroutable", "no channel for this alert")
             return
-        message = parent_message(thread)
+        message = parent_message(thread, await self._report(thread))
         try:
             response = await self._queue.post(channel, text=message.text, blocks=message.blocks,
                                               unfurl_links=False, unfurl_media=False)
@@ -179,7 +185,7 @@ class ThreadWork:
 
     async def _refresh(self, thread: Thread, token: str) -> None:
         assert thread.channel is not None and thread.ts is not None
-        message = parent_message(thread)
+        message = parent_message(thread, await self._report(thread))
         try:
             await self._queue.update(thread.channel, thread.ts, text=message.text, blocks=message.blocks)
         except SlackApiError as error:
@@ -217,17 +223,22 @@ class ThreadWork:
         assert routing.job is not None
         spec = JobSpec(routing.job, routing.resource_group, routing.subscription)
         try:
-            report = await triage(spec, self._window(thread), self._readers, self._clock,
-                                  deadline_s=self._config.check_deadline_s, config=self._config)
+            async with self._triages:
+                report = await triage(spec, self._window(thread), self._readers, self._clock,
+                                      deadline_s=self._config.check_deadline_s, config=self._config)
             entry = self._config.job(report.job.name)
             message = render_blocks(report, allow_console_excerpts=bool(entry and entry.post_console_excerpts))
-            result = TriageResult(message.text, tuple(message.blocks), report.verdict.cause.value)
+            await self._records.save_report(thread.key, message.blocks)  # before the thread says it is there
+            result = TriageResult(message.text, report.verdict.cause.value)
         except JobbotError as error:  # the job is gone, Azure refused: say so in the parent
             result = TriageResult(error=str(error))
         except Exception:
             log.exception("alert triage failed", extra={"alert": thread.key, "job": routing.job})
             result = TriageResult(error="it failed inside jobbot (logged)")
         await self._change(thread.key, lambda t: finish_triage(t, result))
+
+    async def _report(self, thread: Thread) -> list[dict[str, Any]]:
+        return await self._records.report(thread.key) if thread.triage and thread.triage.cause else []
 
     def _window(self, thread: Thread) -> timedelta:
         """From a little before the first alert fired until now: at least the default hour, at most 7 days."""
