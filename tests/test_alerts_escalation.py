@@ -8,48 +8,25 @@ feature (another replica id, a new engine) is built on the same database.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bot.access import AccessPolicy
 from bot.alerts.feature import AlertsFeature
 from bot.config import parse_config
-from bot.features import Services
-from bot.settings import Settings
-from bot.slack.client import web_client
-from bot.slack.handlers import CommandService
-from bot.store import AuditEntry, Store
-from tests.fakes import FakeJobs, make_job, readers
+from tests.fixtures.alerts.inprocess import ManualClock, alerts_feature
 from tests.fixtures.alerts.payloads import alert_id, job_id, metric_alert
 from tests.support.db import PostgresServer, sqlite_url
 from tests.support.slack_fake import FakeSlack
 
-T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
-TOKEN = "xoxb-1111-2222-escalation"
 CHANNEL = "C0ALERT00"
 CHAIN = ("S0LEADS1", "U0MANAGER", "U0DIRECTOR")
 CONFIG = parse_config({
     "jobs": {"orders-00": {"resource_group": "rg-orders", "channel": CHANNEL,
                            "owners": {"primary": "S0ORDERS", "escalation": list(CHAIN), "escalate_after_min": 15}}},
 })
-
-
-@dataclass
-class ManualClock:
-    instant: datetime = T0
-
-    def now(self) -> datetime:
-        return self.instant
-
-    def advance(self, minutes: float) -> None:
-        self.instant += timedelta(minutes=minutes)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -72,29 +49,8 @@ async def slack() -> AsyncIterator[FakeSlack]:
 @asynccontextmanager
 async def replica(db: str, clock: ManualClock, slack: FakeSlack) -> AsyncIterator[AlertsFeature]:
     """One jobbot process's alerts feature: its own store engine and replica id, the shared database."""
-    store = Store.open(db, clock=clock)
-    client = web_client(TOKEN, slack.api_url)
-    jobs = readers(FakeJobs([make_job("orders-00")]))
-
-    async def audit(**fields: Any) -> None:
-        await store.audit.record(AuditEntry(at=clock.now(), **fields))
-
-    async def members(group: str) -> list[str]:
-        return []
-
-    services = Services(
-        settings=Settings(slack_bot_token=TOKEN, slack_api_url=slack.api_url, alert_token="alert-token-0123456789",
-                          database_url=db),
-        config=CONFIG, store=store, clock=clock, readers=jobs, client=client,
-        commands=CommandService(jobs, clock, CONFIG, client), access=AccessPolicy(None, members), audit=audit,
-        replica_id=f"test-{uuid.uuid4().hex[:8]}",
-    )
-    feature = AlertsFeature(services, posting_interval_s=0.01)
-    try:
+    async with alerts_feature(db, clock, slack, CONFIG) as feature:
         yield feature
-    finally:
-        await feature.stop()
-        store.close()
 
 
 def escalations(slack: FakeSlack) -> list[str]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import bot.alerts
 from bot.alerts.codec import thread_from_dict, thread_to_dict
 from bot.alerts.render import ACK_ACTION, escalation_text, facts_of, parent_message, resolved_text
 from bot.alerts.schema import Alert, Condition, parse_alert
@@ -256,3 +259,14 @@ def test_a_thread_reads_back_from_the_store_exactly_as_it_was(steps: list[str]) 
         assert check_blocks(parent_message(thread).blocks) == []
         assert [m.alert_id for m in thread.members].count(A1) <= 1
         assert all(Condition(c) for m in thread.members for c in m.seen)
+
+
+def test_the_pure_core_of_alerts_never_imports_an_sdk() -> None:
+    package = Path(bot.alerts.__file__).parent
+    pure = ["schema.py", "routing.py", "grouping.py", "thread.py", "tiers.py", "codec.py"]
+    for name in pure:
+        tree = ast.parse((package / name).read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} | {
+            a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not [m for m in imported if m.startswith(("slack", "azure", "starlette", "sqlalchemy", "bot.store",
+                                                         "bot.slack", "bot.azure"))], name

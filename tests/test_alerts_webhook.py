@@ -245,23 +245,38 @@ def test_acknowledge_records_who_stops_escalation_and_a_second_click_is_told(bot
     ident = alert_id("ack-me")
     bot.deliver(metric_alert(ident, "ack-rule", job_id("orders-02")))
     parent = bot.parent_for(ident, "C0ALERT02")
-    for user in ("U0ONCALL", "U0LATECOMER"):
+    users = ("U0ONCALL", "U0LATECOMER")
+    for user in users:
         body = block_actions_body("jobbot.alert.ack", ident, user_id=user, channel_id="C0ALERT02",
                                   message_ts=parent["ts"])
         response = bot.http.post("/slack/events", content=body,
                                  headers={**sign(SECRET, body), "Content-Type": "application/x-www-form-urlencoded"})
         assert response.status_code == 200
 
-    acked = bot.settle(lambda: "Acknowledged by <@U0ONCALL>" in json.dumps(
-        bot.slack.message("C0ALERT02", parent["ts"])["blocks"]))
-    assert acked
+    # Both clicks are handled after their acks, at once: whichever is recorded first stands.
+    def acknowledged_by() -> str | None:
+        shown = json.dumps(bot.slack.message("C0ALERT02", parent["ts"])["blocks"])
+        return next((u for u in users if f"Acknowledged by <@{u}>" in shown), None)
+
+    winner = bot.settle(acknowledged_by)
+    loser = next(u for u in users if u != winner)
     assert "jobbot.alert.ack" not in json.dumps(bot.slack.message("C0ALERT02", parent["ts"])["blocks"])
     notes = bot.settle(lambda: [m for m in bot.slack.thread("C0ALERT02", parent["ts"]) if "Acknowledged" in m["text"]])
-    told = bot.settle(lambda: [e for e in bot.slack.ephemerals if e["user"] == "U0LATECOMER"])
-    assert len(notes) == 1 and "<@U0ONCALL>" in notes[0]["text"]
-    assert "Already acknowledged by <@U0ONCALL>" in told[0]["text"]
+    told = bot.settle(lambda: [e for e in bot.slack.ephemerals if e["user"] == loser])
+    assert len(notes) == 1 and f"<@{winner}>" in notes[0]["text"]
+    assert f"Already acknowledged by <@{winner}>" in told[0]["text"]
     clicks = [e for e in bot.audit() if e.action == "click:ack-alert"]
-    assert {(e.actor, e.outcome) for e in clicks} >= {("U0ONCALL", "ok"), ("U0LATECOMER", "duplicate")}
+    assert {(e.actor, e.outcome) for e in clicks} >= {(winner, "ok"), (loser, "duplicate")}
+
+
+def test_acknowledging_an_alert_jobbot_has_no_record_of_says_so(bot: Bot) -> None:
+    body = block_actions_body("jobbot.alert.ack", alert_id("never-delivered"), user_id="U0CURIOUS",
+                              channel_id="C0ALERT00", message_ts="1700000000.999999")
+    response = bot.http.post("/slack/events", content=body,
+                             headers={**sign(SECRET, body), "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 200
+    told = bot.settle(lambda: [e for e in bot.slack.ephemerals if e["user"] == "U0CURIOUS"])
+    assert "no record of this alert" in told[0]["text"]
 
 
 def test_every_delivery_is_audited_and_the_token_is_nowhere(bot: Bot) -> None:

@@ -4,8 +4,8 @@ background worker that turns stored deliveries into one Slack thread per alert.
 Registered like any extension (bot/features.py): `build(services)` returns the feature.
 
     webhook ─ 202 ─▶ store: delivery timer ─▶ worker ─▶ AlertService.process (group, dedupe, route)
-                                                   ─▶ ThreadWork.drive (post, triage, notes, refresh)
-                                                   ─▶ Escalations.on_timer (tier by tier)
+                                  work / recover timers ─▶ ThreadWork.drive (post, triage, notes, refresh)
+                                        escalate timer ─▶ Escalations.on_timer (tier by tier)
     Acknowledge button ─▶ Escalations.acknowledge
 """
 
@@ -24,7 +24,7 @@ from bot.alerts.intake import AccessLogRedaction, Webhook
 from bot.alerts.render import ACK_ACTION
 from bot.alerts.schema import InvalidAlert
 from bot.alerts.service import AlertService
-from bot.alerts.storage import DELIVERY, ESCALATE, WORK, AlertRecords
+from bot.alerts.storage import DELIVERY, ESCALATE, RECOVER, WORK, AlertRecords
 from bot.alerts.work import ThreadWork
 from bot.alerts.worker import POLL_S, TimerWorker
 from bot.clock import Clock, FixedClock, SystemClock
@@ -58,7 +58,8 @@ class AlertsFeature:
         records = AlertRecords(store)
         self.queue = PostingQueue(services.client, interval_s=posting_interval_s)
         self.worker = TimerWorker(store, self.scheduler, services.replica_id,
-                                  {DELIVERY: self._on_delivery, WORK: self._on_work, ESCALATE: self._on_escalate},
+                                  {DELIVERY: self._on_delivery, WORK: self._on_work, RECOVER: self._on_work,
+                                   ESCALATE: self._on_escalate},
                                   lease_s=lease_s, poll_s=poll_s, running={DELIVERY: 4, ESCALATE: 4})
         self.service = AlertService(store=store, config=config, readers=services.readers, clock=services.clock,
                                     scheduler=self.scheduler, default_channel=default_channel,
@@ -104,7 +105,18 @@ class AlertsFeature:
         return None
 
     async def _on_work(self, timer: Timer) -> datetime | None:
-        return await self.work.drive(timer.key)
+        """A nudge or the watchdog: do the thread's owed work. What is left is announced by a new nudge
+        (work nobody holds) or the watchdog (a lease elsewhere, a retry later) — never by moving a nudge
+        later, which could hide work that came in meanwhile."""
+        again = await self.work.drive(timer.key)
+        if again is not None:
+            now = self.scheduler.now()
+            if again <= now:
+                await self._services.store.timers.schedule(WORK, timer.key, now, {})
+                self.worker.wake()
+            else:
+                await self._services.store.timers.schedule(RECOVER, timer.key, again, {})
+        return None
 
     async def _on_escalate(self, timer: Timer) -> datetime | None:
         await self.escalations.on_timer(timer.key)

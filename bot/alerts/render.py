@@ -81,8 +81,10 @@ def _facts(thread: Thread) -> dict[str, Any]:
         lines.append(f":heavy_plus_sign: *+{others} more* alert{'s' if others > 1 else ''} of this rule on this "
                      "job, grouped in the thread")
     if facts.link:
-        lines.append(f"<{facts.link.replace('|', '%7C').replace('>', '%3E')}|Search results in Log Analytics>"
-                     if len(facts.link) <= 2000 else "_search results link too long to show_")
+        # Percent-encoded as a URL may be; the characters that would end Slack's <url|label> never pass.
+        url = facts.link.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace("&", "&amp;")
+        lines.append(f"<{url}|Search results in Log Analytics>" if len(url) <= 2000
+                     else "_search results link too long to show_")
     return _section(truncate("\n".join(lines), SECTION_TEXT_MAX), "jobbot.alert.facts")
 
 

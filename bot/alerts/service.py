@@ -3,10 +3,11 @@
     delivery ─ parse ─ find the job (pure) ─ group: which thread (versioned write)
              ─ new thread? route it: channel and owners (catalog, else the job's tags from ARM)
              ─ apply the alert to the thread (versioned write): deduplicated on alertId + monitorCondition
-             ─ owe Slack work? schedule the thread's work timer; new thread? schedule its escalation
+             ─ owe Slack work? nudge the thread's work timer; new thread? schedule its escalation
 
 The Slack side (posting, triage, notes) is `work.ThreadWork`'s, driven by the thread's work timer, so a
-delivery is settled in a few milliseconds of database writes and nothing here waits for Slack.
+delivery is settled in a few database writes (and, for a new thread whose channel or owners the catalog
+does not give, one ARM read of the job's tags) and nothing here waits for Slack.
 """
 
 from __future__ import annotations

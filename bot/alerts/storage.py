@@ -22,11 +22,12 @@ THREAD_KIND = "alerts.thread"
 GROUP_KIND = "alerts.group"
 ALERT_KIND = "alerts.alert"  # alert id -> its thread, written once
 REPORT_KIND = "alerts.report"  # thread -> the triage report's blocks
-# Timer kinds: a delivery to process, a thread with Slack work owed, a thread's next escalation.
-DELIVERY = "alerts.delivery"
-WORK = "alerts.work"
-ESCALATE = "alerts.escalate"
-TIMER_KINDS = frozenset({DELIVERY, WORK, ESCALATE})
+# Timer kinds, each keyed by delivery or thread:
+DELIVERY = "alerts.delivery"  # a stored delivery to process
+WORK = "alerts.work"  # a nudge, always due now: the thread owes Slack work that nobody may be doing
+RECOVER = "alerts.recover"  # a watchdog: look again when a lease held elsewhere runs out or a retry is due
+ESCALATE = "alerts.escalate"  # the thread's next escalation tier
+TIMER_KINDS = frozenset({DELIVERY, WORK, RECOVER, ESCALATE})
 
 _RETRIES = 25  # busy threads see many writers at once (a storm of repeated deliveries); each retry is cheap
 
@@ -71,10 +72,10 @@ class AlertRecords:
                      read: tuple[Thread, int] | None = None) -> tuple[Thread | None, bool]:
         """Apply `fn` to the thread as stored (None if there is none) and write what it returns.
 
-        `fn` returns None to leave the thread as it is (nothing is written); it may run several times, so
-        it must be a pure function of what it is given. `read` is the thread as the caller just read it,
-        tried first instead of reading again. Returns the thread as it now is, and whether this call
-        changed it.
+        `fn` returns None (or the thread it was given) to leave it as it is: nothing is written. It may run
+        several times, so it must be a pure function of what it is given. `read` is the thread as the
+        caller just read it, tried first instead of reading again. Returns the thread as it now is, and
+        whether this call changed it.
         """
         for attempt in range(_RETRIES + 1):
             current: Thread | None
@@ -87,7 +88,7 @@ class AlertRecords:
                 current = None if stored is None else thread_from_dict(stored.value)
                 version = None if stored is None else stored.version
             changed = fn(current)
-            if changed is None:
+            if changed is None or changed is current:  # nothing to write
                 return current, False
             try:
                 await self._records.put(THREAD_KIND, key, thread_to_dict(changed), version)

@@ -254,7 +254,7 @@ def runnable(thread: Thread, now: datetime) -> list[str]:
     rest = [e.key for e in free if e.key not in (POST, TRIAGE)]
     refresh = [REFRESH] if thread.shown < thread.view and _free(thread.refresh_lease, now) else []
     # Notes first (people read them), then the parent's refresh, then anything slow.
-    return [*(k for k in rest), *refresh, *first]
+    return [*rest, *refresh, *first]
 
 
 def claim(thread: Thread, key: str, owner: str, now: datetime, until: datetime) -> Thread | None:

@@ -59,7 +59,8 @@ CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "
 # The triage looks back to a little before the alert fired.
 LEAD_IN = timedelta(minutes=10)
 # Triages at once per replica. A storm's triages queue here rather than all start together: each is a burst
-# of Azure calls and CPU, and the webhook, on the same event loop, must keep answering within Azure's patience.
+# of Azure reads (Log Analytics' shared limiter would queue their queries anyway) and of CPU on the event
+# loop that also answers the webhook.
 TRIAGES_AT_ONCE = 4
 
 
@@ -80,23 +81,46 @@ class ThreadWork:
         self._triages = asyncio.Semaphore(TRIAGES_AT_ONCE)
 
     async def drive(self, key: str) -> datetime | None:
-        """Do whatever the thread owes that nobody else is doing, one claim at a time.
+        """Do whatever the thread owes that nobody else is doing, one claim at a time — except the triage,
+        which runs alongside (a post may wait seconds for the channel's turn; the evidence need not).
 
-        Returns when to look again (a lease held elsewhere runs out, a retry falls due), or None when the
+        Returns when to look again, read after the last claim: now, if work was left that nobody holds
+        (it came in meanwhile); when a lease held elsewhere runs out or a retry falls due; or None when the
         thread owes nothing.
         """
-        while await self._step(key):
-            pass
-        thread = await self._records.thread(key)
-        if thread is None or not unfinished(thread):
+        alongside: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                claimed = await self._claim_next(key)
+                if claimed is not None:
+                    thread, effect, token = claimed
+                    if effect == TRIAGE:
+                        task = asyncio.create_task(self._run(thread, effect, token))
+                        alongside.add(task)
+                        task.add_done_callback(alongside.discard)
+                    else:
+                        await self._run(thread, effect, token)
+                elif alongside:
+                    await asyncio.wait(set(alongside), return_when=asyncio.FIRST_COMPLETED)
+                else:
+                    break
+        finally:
+            for task in alongside:  # only when the drive itself is cancelled (shutdown): the lease runs out
+                task.cancel()
+        settled = await self._records.thread(key)
+        if settled is None or not unfinished(settled):
             return None
-        return next_wake(thread) or self._scheduler.now() + RETRY_AFTER
+        now = self._scheduler.now()
+        if runnable(settled, now):
+            return now
+        return next_wake(settled) or now + RETRY_AFTER
 
-    async def _step(self, key: str) -> bool:
-        """Claim and do one owed effect; False when there was none this replica could claim."""
+    async def _claim_next(self, key: str) -> tuple[Thread, str, str] | None:
+        """Claim one owed effect: the thread as claimed, the effect, the claim's token; None if there is
+        nothing this replica can claim now."""
         read = await self._records.read(key)
         if read is None:
-            return False
+            return None
         now = self._scheduler.now()
         until = now + self._lease
         for effect in runnable(read[0], now):
@@ -108,9 +132,8 @@ class ThreadWork:
             claimed, won = await self._records.change(key, take, read=read)
             read = None
             if won and claimed is not None:
-                await self._run(claimed, effect, token)
-                return True
-        return False
+                return claimed, effect, token
+        return None
 
     async def _run(self, thread: Thread, key: str, token: str) -> None:
         heartbeat = asyncio.create_task(self._renew(thread.key, key, token))

@@ -118,9 +118,6 @@ class TimerWorker:
             if again is None:
                 await self._timers.done(timer.id)
             else:
-                # This may move a schedule made since the claim to `again`; the work it announced is then
-                # done by the replica holding the thread's lease (its loop reads the thread after each
-                # effect), or at `again` when that lease runs out.
                 await self._timers.schedule(timer.kind, timer.key, again, timer.payload)
         except Exception:  # left claimed: the lease hands it out again
             log.exception("could not settle an alert timer", extra={"timer": timer.kind, "key": timer.key})

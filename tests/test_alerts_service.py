@@ -1,0 +1,247 @@
+"""Where alerts go when the obvious way is not there: tags, the default channel, a channel that refuses the
+bot, no channel at all, a job Azure does not know; Slack failing; the webhook's own edges."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from bot.alerts.feature import scheduler_clock
+from bot.alerts.intake import MAX_BODY, AccessLogRedaction, Webhook
+from bot.clock import FixedClock, SystemClock
+from bot.config import parse_config
+from bot.errors import ConfigError
+from bot.store import Store, StoreUnavailable
+from tests.fakes import FakeJobs, make_job, readers
+from tests.fixtures.alerts.inprocess import T0, ManualClock, alerts_feature, audit_of
+from tests.fixtures.alerts.payloads import alert_id, job_id, log_alert, metric_alert
+from tests.support.db import sqlite_url
+from tests.support.slack_fake import FakeSlack
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
+        yield fake
+
+
+def parents(slack: FakeSlack) -> list[Any]:
+    return [c for c in slack.ok_calls_to("chat.postMessage") if not c.args.get("thread_ts")]
+
+
+async def test_the_jobs_jobbot_channel_tag_routes_it_and_its_tags_name_the_owners(tmp_path: Path,
+                                                                                   slack: FakeSlack) -> None:
+    jobs = readers(FakeJobs([make_job("orders-00", tags={"jobbot-channel": "C0TAGGED", "oncall": "S0ORDERS",
+                                                         "owner": "U0TEAMLEAD"})]))
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(), slack, parse_config({}), jobs=jobs,
+                              alert_channel="C0DEFAULT") as feature:
+        await feature.accept(metric_alert(alert_id("tag"), "r", job_id("orders-00")))
+        await feature.worker.drain()
+    [parent] = parents(slack)
+    assert parent.args["channel"] == "C0TAGGED"
+    assert "owner <!subteam^S0ORDERS>" in str(parent.args["blocks"]) and "<@U0TEAMLEAD>" in str(parent.args["blocks"])
+
+
+async def test_a_job_without_a_channel_goes_to_the_default_channel_and_says_why(tmp_path: Path,
+                                                                                slack: FakeSlack) -> None:
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(), slack, parse_config({}),
+                              alert_channel="C0DEFAULT") as feature:
+        await feature.accept(metric_alert(alert_id("default"), "r", job_id("orders-00")))
+        await feature.worker.drain()
+    [parent] = parents(slack)
+    assert parent.args["channel"] == "C0DEFAULT" and "posted in the default alert channel" in str(parent.args)
+
+
+async def test_a_channel_that_refuses_the_bot_sends_the_alert_to_the_default_channel(tmp_path: Path,
+                                                                                     slack: FakeSlack) -> None:
+    slack.add_channel("G0PRIVATE", "orders-private", is_private=True, is_member=False)
+    config = parse_config({"jobs": {"orders-00": {"channel": "G0PRIVATE", "owners": {"primary": "S0ORDERS"}}}})
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(), slack, config,
+                              alert_channel="C0DEFAULT") as feature:
+        await feature.accept(metric_alert(alert_id("refused"), "r", job_id("orders-00")))
+        await feature.worker.drain()
+    [parent] = parents(slack)
+    assert parent.args["channel"] == "C0DEFAULT"
+    assert "could not post in channel G0PRIVATE (channel_not_found)" in str(parent.args["blocks"])
+
+
+async def test_an_alert_with_no_channel_anywhere_is_logged_and_audited_as_unroutable(
+        tmp_path: Path, slack: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+    db = sqlite_url(tmp_path / "j.db")
+    async with alerts_feature(db, ManualClock(), slack, parse_config({})) as feature:
+        with caplog.at_level(logging.WARNING, logger="bot.alerts"):
+            await feature.accept(metric_alert(alert_id("nowhere"), "r", job_id("orders-00")))
+            await feature.worker.drain()
+    with Store.open(db) as store:
+        assert await store.timers.due(T0 + timedelta(days=365), "probe") == [], "nothing left owed, nothing retried"
+    assert slack.calls_to("chat.postMessage") == []
+    assert any("unroutable" in r.getMessage() for r in caplog.records)
+    assert [e.outcome for e in await audit_of(db) if e.action == "alert:post"] == ["unroutable"]
+
+
+async def test_a_job_azure_does_not_know_is_still_posted_with_the_reason(tmp_path: Path, slack: FakeSlack) -> None:
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(), slack, parse_config({}),
+                              alert_channel="C0DEFAULT") as feature:
+        await feature.accept(metric_alert(alert_id("gone"), "r", job_id("orders-99")))
+        await feature.worker.drain()
+    [parent] = parents(slack)
+    final = slack.message("C0DEFAULT", parent.response["ts"])
+    assert "the job orders-99 was not found in Azure" in str(final["blocks"])
+    assert "The triage could not run: Job 'orders-99' was not found" in str(final["blocks"])
+
+
+async def test_a_log_alert_naming_no_job_is_posted_without_a_triage(tmp_path: Path, slack: FakeSlack) -> None:
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(), slack, parse_config({}),
+                              alert_channel="C0DEFAULT") as feature:
+        await feature.accept(log_alert(alert_id("nojob"), "heartbeat-missing", job=None, query="Heartbeat"))
+        await feature.worker.drain()
+    [parent] = parents(slack)
+    assert "No job found" in str(parent.args["blocks"]) and "No triage" in str(parent.args["blocks"])
+
+
+async def test_slack_failing_the_post_is_retried_later_then_given_up_and_audited(tmp_path: Path,
+                                                                                 slack: FakeSlack) -> None:
+    db = sqlite_url(tmp_path / "j.db")
+    clock = ManualClock()
+    config = parse_config({"jobs": {"orders-00": {"channel": "C0ORDERS", "owners": {"primary": "S0ORDERS"}}}})
+    # ok:false without a retryable status: the client gives up at once, the thread retries later.
+    slack.fail_next("chat.postMessage", status=200, retry_after=None, times=100, error="fatal_error")
+    async with alerts_feature(db, clock, slack, config) as feature:
+        await feature.accept(metric_alert(alert_id("flaky"), "r", job_id("orders-00")))
+        for _ in range(6):
+            await feature.worker.drain()
+            clock.advance(1)
+    assert parents(slack) == [] and len(slack.calls_to("chat.postMessage")) == 5, "5 attempts, then given up"
+    assert [e.outcome for e in await audit_of(db) if e.action == "alert:post"] == ["failed"]
+
+
+async def test_after_a_transient_slack_failure_the_post_lands_once(tmp_path: Path, slack: FakeSlack) -> None:
+    clock = ManualClock()
+    config = parse_config({"jobs": {"orders-00": {"channel": "C0ORDERS", "owners": {"primary": "S0ORDERS"}}}})
+    slack.fail_next("chat.postMessage", status=503, retry_after=None, times=3)
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), clock, slack, config) as feature:
+        await feature.accept(metric_alert(alert_id("transient"), "r", job_id("orders-00")))
+        await feature.worker.drain()
+        assert parents(slack) == []
+        clock.advance(1)
+        await feature.worker.drain()
+    assert len(parents(slack)) == 1
+
+
+async def test_the_background_worker_stops_cleanly_mid_post_and_a_restart_posts_once(tmp_path: Path,
+                                                                                      slack: FakeSlack) -> None:
+    db = sqlite_url(tmp_path / "j.db")
+    config = parse_config({"jobs": {"orders-00": {"channel": "C0ORDERS", "owners": {"primary": "S0ORDERS"}}}})
+    slack.fail_next("chat.postMessage", status=429, retry_after=30, times=1)  # the post waits out Retry-After
+    clock = ManualClock()
+    async with alerts_feature(db, clock, slack, config) as feature:
+        await feature.worker.start()
+        await feature.accept(metric_alert(alert_id("stop"), "r", job_id("orders-00")))
+        await slack.wait_for(lambda: slack.calls_to("chat.postMessage"), timeout=10)
+        started = asyncio.get_running_loop().time()
+        await feature.stop()
+        assert asyncio.get_running_loop().time() - started < 2, "stop does not wait for Slack's 30 s"
+        assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("alerts")]
+    clock.advance(0.5)  # the stopped replica's lease (60 s on the test's clock) is not over yet …
+    async with alerts_feature(db, clock, slack, config) as early:
+        await early.worker.drain()
+    assert parents(slack) == []
+    clock.advance(0.6)  # … now it is
+    async with alerts_feature(db, clock, slack, config) as restarted:
+        await restarted.worker.drain()
+    assert len(parents(slack)) == 1
+
+
+# --- the webhook on its own ------------------------------------------------------------------------------
+
+async def _post(webhook: Webhook, body: bytes, token: str | None = "secret-token-123") -> httpx.Response:
+    app = Starlette(routes=[Route("/hook", webhook.__call__, methods=["POST"])])  # an endpoint, not an ASGI app
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        return await http.post("/hook", params={"token": token} if token else {}, content=body)
+
+
+async def _nothing(**_: Any) -> None:
+    return None
+
+
+async def test_without_a_configured_token_the_webhook_refuses_everyone() -> None:
+    async def accept(body: dict[str, Any]) -> str:
+        raise AssertionError("nothing is accepted")
+
+    webhook = Webhook(token="", accept=accept, audit=_nothing)
+    body = httpx.Request("POST", "/", json=metric_alert(alert_id("x"), "r", job_id("j"))).content
+    assert (await _post(webhook, body, token=None)).status_code == 401
+    assert (await _post(webhook, body, token="anything")).status_code == 401
+
+
+async def test_when_the_store_cannot_take_a_delivery_azure_is_told_to_retry() -> None:
+    async def accept(body: dict[str, Any]) -> str:
+        raise StoreUnavailable("store down")
+
+    webhook = Webhook(token="secret-token-123", accept=accept, audit=_nothing)
+    body = httpx.Request("POST", "/", json=metric_alert(alert_id("x"), "r", job_id("j"))).content
+    response = await _post(webhook, body)
+    assert response.status_code == 503, "Azure retries 503 (not 500)"
+
+
+async def test_a_body_of_exactly_256_kb_is_accepted_and_one_byte_more_is_not() -> None:
+    stored: list[dict[str, Any]] = []
+
+    async def accept(body: dict[str, Any]) -> str:
+        stored.append(body)
+        return "d1"
+
+    webhook = Webhook(token="secret-token-123", accept=accept, audit=_nothing)
+    base = httpx.Request("POST", "/", json=metric_alert(alert_id("x"), "r", job_id("j"), )).content
+    padded = base[:-1] + b" " * (MAX_BODY - len(base)) + b"}"
+    assert len(padded) == MAX_BODY and (await _post(webhook, padded)).status_code == 202
+    assert (await _post(webhook, padded + b" ")).status_code == 413
+    assert len(stored) == 1
+
+
+async def test_nul_characters_are_dropped_before_the_delivery_is_stored() -> None:
+    stored: list[dict[str, Any]] = []
+
+    async def accept(body: dict[str, Any]) -> str:
+        stored.append(body)
+        return "d1"
+
+    body = metric_alert(alert_id("x"), "r\x00ule", job_id("j"))
+    raw = httpx.Request("POST", "/", json=body).content
+    assert (await _post(Webhook(token="secret-token-123", accept=accept, audit=_nothing), raw)).status_code == 202
+    assert stored[0]["data"]["essentials"]["alertRule"] == "rule"
+
+
+def test_uvicorns_access_log_line_loses_the_token() -> None:
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5", "POST", "/alerts/azure-monitor?token=s3cr3t-value-42", "1.1", 202),
+                               None)
+    AccessLogRedaction(("s3cr3t-value-42",)).filter(record)
+    assert "s3cr3t" not in record.getMessage() and "/alerts/azure-monitor?token=[REDACTED]" in record.getMessage()
+
+
+# --- configuration and clocks ------------------------------------------------------------------------------
+
+def test_the_alerts_section_is_validated_with_every_problem_at_once() -> None:
+    config = parse_config({"alerts": {"group_window_min": 10, "escalate_after_min": 5, "lease_s": 30}})
+    assert (config.alerts.group_window_min, config.alerts.escalate_after_min, config.alerts.lease_s) == (10, 5, 30)
+    assert parse_config({}).alerts.group_window_min == 30
+    with pytest.raises(ConfigError) as raised:
+        parse_config({"alerts": {"group_window_min": 0, "lease_s": "long", "window": 3},
+                      "jobs": {"a": {"owners": {"escalate_after_min": -1}}}})
+    assert len(raised.value.problems) == 4
+
+
+def test_timers_run_on_real_time_where_the_worlds_clock_stands_still() -> None:
+    assert isinstance(scheduler_clock(FixedClock(T0)), SystemClock)
+    manual = ManualClock()
+    assert scheduler_clock(manual) is manual
