@@ -84,6 +84,11 @@ def _cause(f: _Findings, when: str) -> Verdict:
 
     if failed:
         return _failure_shape(f, failed, total, succeeded, of_total)
+    if f.status("failures") is CheckStatus.ERROR:
+        # Without the execution history "no failures" and "no executions" are unknowns, not findings.
+        return Verdict(Cause.UNKNOWN, Confidence.LOW,
+                       "Could not read the execution history, and nothing else names a cause "
+                       f"({f.summary('failures')}).")
     return _no_failures(f, total, running, when)
 
 
