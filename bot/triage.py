@@ -67,5 +67,11 @@ async def triage(
     entry = (config or Config()).job(job.ref.name)
     runbook = runbook_for(job, verdict, window, label, entry.runbooks if entry else None)
     owners = resolve_owners(job.tags, entry.owners if entry else None, (config or Config()).directory)
-    return TriageReport(job.ref, window, verdict, results, runbook, owners, dict(sources.rendered),
-                        sources.workspace_resource_id())
+    queries = _in_check_order(sources.rendered, checks)
+    return TriageReport(job.ref, window, verdict, results, runbook, owners, queries, sources.workspace_resource_id())
+
+
+def _in_check_order(rendered: dict[str, str], checks: Sequence[Check]) -> dict[str, str]:
+    # Checks finish in any order; what the report shows (its query links) must not depend on it.
+    order = dict.fromkeys(n.partition(":")[2] for c in checks for n in c.needs if n.startswith("query:"))
+    return {name: rendered[name] for name in [*order, *sorted(rendered)] if name in rendered}
