@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.evidence.change_kinds import record_tags, resource_kind
 from bot.evidence.change_match import summarise
@@ -254,3 +256,40 @@ def test_a_change_after_the_last_logged_write_is_found_against_the_job_now() -> 
 ])
 def test_resource_kind_from_the_id(resource_id: str, kind: ResourceKind) -> None:
     assert resource_kind(resource_id) == kind
+
+
+# --- nothing a row can hold crashes the parsing -------------------------------------------------------
+
+_ANY = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                    max_leaves=8)
+_TEXTS = st.sampled_from(["Microsoft.App/jobs/write", "Microsoft.Authorization/roleAssignments/delete",
+                          "Microsoft.KeyVault/vaults/accessPolicies/write", "x/regenerateKeys/action", "", "Update"])
+
+
+def _field(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(values, _ANY, _ANY.map(json.dumps))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.fixed_dictionaries({}, optional={
+    "TimeGenerated": _field(st.sampled_from(["2024-04-18T03:14:28.1391783", "2024-04-18T03:15:00Z"])),
+    "OperationNameValue": _field(_TEXTS), "ActivityStatusValue": _field(st.sampled_from(["Start", "Succeeded"])),
+    "ResourceId": _field(st.sampled_from([JOB, VAULT, f"{VAULT}/accessPolicies/remove"])),
+    "CorrelationId": _field(st.sampled_from(["c1", "c2"])), "Caller": _ANY, "CategoryValue": _ANY,
+    "Properties": _field(st.fixed_dictionaries({"requestbody": _ANY.map(json.dumps), "responseBody": _ANY})),
+}), max_size=5), st.lists(_ANY, max_size=2))
+def test_arbitrary_activity_rows_never_raise(rows: list[dict[str, Any]], current: list[Any]) -> None:
+    bodies = [b for b in current if isinstance(b, dict)]
+    for item in activity_records(rows, current=bodies):
+        assert item.source == ChangeSource.ACTIVITY_LOG
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(_ANY.filter(lambda v: isinstance(v, dict)), st.fixed_dictionaries({
+    "properties": _field(st.fixed_dictionaries({"targetResourceId": _field(st.just(JOB)),
+                                                "changeType": _field(_TEXTS), "changeAttributes": _ANY,
+                                                "changes": _ANY}))})), max_size=4))
+def test_arbitrary_resource_graph_rows_never_raise(rows: list[dict[str, Any]]) -> None:
+    for item in resource_graph_records(rows):
+        assert item.source == ChangeSource.RESOURCE_GRAPH
