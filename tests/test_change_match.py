@@ -12,7 +12,7 @@ import pytest
 
 from bot.evidence.callers import caller_kind
 from bot.evidence.change_diff import diff_json
-from bot.evidence.change_match import CAUSE_TAGS, explains, rank, summarise
+from bot.evidence.change_match import CAUSE_TAGS, explains, rank, summarise, summarised
 from bot.evidence.change_records import VALUE_CHANGED, ChangeRecord, ChangeSource, PropertyChange, ResourceKind
 
 RECORDED = Path(__file__).parent / "fixtures" / "azure" / "recorded"
@@ -148,3 +148,17 @@ def test_writes_without_properties_and_unknown_resources() -> None:
     assert summarise(record(1, operation="MICROSOFT.APP/JOBS/SUSPEND/ACTION")) == "job orders suspended by hand"
     long = record(1, change("tags.note", "x" * 100, "y"))
     assert summarise(long) == f"note {'x' * 59}… → y"
+
+
+def test_changes_made_after_the_trouble_began_come_last() -> None:
+    ranked = rank("image-pull", ALL, trouble_began=NOW - timedelta(minutes=30))
+    # The image change (10 minutes ago) came after the trouble: listed, but last; the identity removal
+    # (a pull with the job's identity) is the best explanation left.
+    assert (ranked[0], ranked[-1], len(ranked)) == (IDENTITY, IMAGE, len(ALL))
+    assert rank("image-pull", ALL)[0] == IMAGE
+
+
+def test_summarised_rewrites_what_with_the_jobs_principals() -> None:
+    [again] = summarised([ROLE], job_principals=[PRINCIPAL])
+    assert again.what == "role assignment Key Vault Secrets User of the job's identity deleted"
+    assert again.changes == ROLE.changes

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from bot.evidence.change_diff import Index, Item, Key, is_secret_path, parse_path
@@ -54,15 +56,21 @@ _NOUNS = {"rules": "scale rule", "workloadprofiles": "workload profile", "secret
 _MAX_VALUE = 60
 
 
-def rank(cause: str, records: Iterable[ChangeRecord]) -> list[ChangeRecord]:
-    """All records, the ones that explain `cause` first (by tier), then newest first, then by path."""
+def rank(cause: str, records: Iterable[ChangeRecord], *, trouble_began: datetime | None = None
+         ) -> list[ChangeRecord]:
+    """All records, the ones that explain `cause` first (by tier), then newest first, then by path.
+
+    With `trouble_began`, changes made after it come last: they cannot have caused it (they stay listed,
+    since a change during the incident is worth knowing about).
+    """
     tiers = CAUSE_TAGS.get(cause, ())
 
-    def key(record: ChangeRecord) -> tuple[int, float, str, str]:
+    def key(record: ChangeRecord) -> tuple[bool, int, float, str, str]:
         tags = record_tags(record)
         tier = next((i for i, tier in enumerate(tiers) if tags & tier), len(tiers))
         stamp = record.time.timestamp() if record.time is not None else float("-inf")
-        return (tier, -stamp, record.changes[0].path if record.changes else "", record.resource_id.lower())
+        late = trouble_began is not None and record.time is not None and record.time > trouble_began
+        return (late, tier, -stamp, record.changes[0].path if record.changes else "", record.resource_id.lower())
 
     return sorted(records, key=key)
 
@@ -92,6 +100,12 @@ def summarise(record: ChangeRecord, *, job_principals: Collection[str] = (),
     line = _change_line(primary)
     more = len(record.changes) - 1
     return f"{line} (+{more} more)" if more else line
+
+
+def summarised(records: Iterable[ChangeRecord], *, job_principals: Collection[str] = (),
+               role_names: Mapping[str, str] | None = None) -> list[ChangeRecord]:
+    """The records with `what` written again knowing the job's principals and role names."""
+    return [replace(r, what=summarise(r, job_principals=job_principals, role_names=role_names)) for r in records]
 
 
 # --- special records ------------------------------------------------------------------------------------
