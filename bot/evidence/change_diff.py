@@ -250,7 +250,8 @@ def _secret_key(name: str) -> bool:
     words = [w.lower() for w in _WORD.findall(name)]
     joined = "".join(words)
     return bool(words) and (words[-1] in _SECRET_WORDS or joined.endswith(("connectionstring", "connectionstrings"))
-                            or joined in {"sastoken", "sasurl", "sasuri", "accountkey", "clientsecret"})
+                            or joined in {"sastoken", "sasurl", "sasuri", "accountkey", "clientsecret",
+                                          "certificatevalue"})
 
 
 def _matches(path: Sequence[Segment], patterns: tuple[re.Pattern[str], ...]) -> bool:
