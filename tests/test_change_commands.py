@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.evidence.callers import caller_kind
 from bot.evidence.change_commands import revert_command, revert_commands, shell_word
-from bot.evidence.change_kinds import resource_kind
+from bot.evidence.change_kinds import NOT_RECORDED, resource_kind
 from bot.evidence.change_records import VALUE_CHANGED, ChangeRecord, ChangeSource, PropertyChange
 
 SUB = "/subscriptions/0000"
@@ -52,6 +52,8 @@ CASES = [
             c(f"{CONTAINER}.resources.cpu", 1.0, 0.5), c(f"{CONTAINER}.resources.memory", "2Gi", "1Gi")),
      ("az containerapp job update --name orders --resource-group rg-orders --container-name worker "
       "--image acr.io/orders:1.4.2 --cpu 1 --memory 2Gi",)),
+    (record(c("properties.configuration.replicaTimeout", NOT_RECORDED, 300)),
+     ('az containerapp job update --name orders --resource-group rg-orders --replica-timeout "<previous value>"',)),
     (record(c("properties.template.containers[0].image", "acr.io/orders:1.4.2", "acr.io/orders:1.5.0")),
      ("az containerapp job update --name orders --resource-group rg-orders --image acr.io/orders:1.4.2",)),
     (record(c(f"{CONTAINER}.env[name=DB_HOST].value", VALUE_CHANGED, VALUE_CHANGED),

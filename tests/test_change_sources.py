@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.evidence.change_kinds import record_tags, resource_kind
-from bot.evidence.change_match import summarise
+from bot.evidence.change_kinds import NOT_RECORDED, record_tags, resource_kind
+from bot.evidence.change_match import explains, rank, summarise
 from bot.evidence.change_records import VALUE_CHANGED, CallerKind, ChangeSource, PropertyChange, ResourceKind
 from bot.evidence.change_sources import activity_records, resource_graph_records
 
@@ -293,3 +293,26 @@ def test_arbitrary_activity_rows_never_raise(rows: list[dict[str, Any]], current
 def test_arbitrary_resource_graph_rows_never_raise(rows: list[dict[str, Any]]) -> None:
     for item in resource_graph_records(rows):
         assert item.source == ChangeSource.RESOURCE_GRAPH
+
+
+def test_a_lone_patch_lists_what_it_set_without_inventing_a_before() -> None:
+    patch = recorded("manual_job_update_request.json")  # what `az containerapp job update` really sends
+    [record] = activity_records([event(0, "Microsoft.App/jobs/write", JOB, requestbody=patch)])
+    assert {c.path: (c.before, c.after) for c in record.changes} == {
+        "properties.configuration.replicaTimeout": (NOT_RECORDED, 300),
+        "properties.configuration.replicaRetryLimit": (NOT_RECORDED, 1),
+        "properties.template.containers": (NOT_RECORDED, patch["properties"]["template"]["containers"]),
+    }
+    assert record.what == "replicaTimeout (not recorded) → 300 (+2 more)"
+    assert rank("timeout", [record])[0] == record and explains("timeout", record)
+
+
+def test_patches_on_an_unseen_base_keep_what_they_did_not_see_unknown() -> None:
+    first = {"properties": {"configuration": {"replicaTimeout": 1800}}}
+    second = {"properties": {"configuration": {"replicaTimeout": 300, "replicaRetryLimit": 0}}}
+    newest, _ = activity_records([event(0, "Microsoft.App/jobs/write", JOB, requestbody=first),
+                                  event(5, "Microsoft.App/jobs/write", JOB, requestbody=second)])
+    assert {c.path: (c.before, c.after) for c in newest.changes} == {
+        "properties.configuration.replicaTimeout": (1800, 300),
+        "properties.configuration.replicaRetryLimit": (NOT_RECORDED, 0),
+    }

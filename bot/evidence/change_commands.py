@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.evidence.change_diff import Index, Item, Key, Segment, parse_path
-from bot.evidence.change_kinds import BUILT_IN_ROLES, is_deletion, record_tags
+from bot.evidence.change_kinds import BUILT_IN_ROLES, NOT_RECORDED, is_deletion, record_tags
 from bot.evidence.change_records import VALUE_CHANGED, ChangeRecord, PropertyChange, ResourceKind
 
 _PLAIN = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
@@ -194,7 +194,7 @@ def _az(command: str, *flags: tuple[Any, ...]) -> str:
 
 def _before(change: PropertyChange) -> Any:
     before = change.before
-    if before is None or before == VALUE_CHANGED or isinstance(before, Mapping | list):
+    if before is None or before in (VALUE_CHANGED, NOT_RECORDED) or isinstance(before, Mapping | list):
         return "<previous value>"
     return before
 

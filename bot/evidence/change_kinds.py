@@ -24,6 +24,8 @@ _KINDS: tuple[tuple[str, ResourceKind], ...] = (
     ("/providers/microsoft.servicebus/namespaces/", ResourceKind.EVENT_SOURCE),
     ("/providers/microsoft.eventhub/namespaces/", ResourceKind.EVENT_SOURCE),
 )
+# The before of a property that a source saw set but never saw before (a lone PATCH in the Activity Log).
+NOT_RECORDED = "(not recorded)"
 LIFECYCLE_VERBS = ("start", "stop", "suspend", "resume")
 # Built-in role definition ids (the same in every tenant) -> names, for the roles a job's identity needs.
 BUILT_IN_ROLES: dict[str, str] = {

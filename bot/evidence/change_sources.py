@@ -17,7 +17,7 @@ from typing import Any
 from bot.evidence.arm_time import parse_arm_time
 from bot.evidence.callers import caller_kind
 from bot.evidence.change_diff import diff_json, is_secret_path, parse_path, redact
-from bot.evidence.change_kinds import operation_verb, resource_kind
+from bot.evidence.change_kinds import NOT_RECORDED, operation_verb, resource_kind
 from bot.evidence.change_match import summarise
 from bot.evidence.change_records import VALUE_CHANGED, ChangeRecord, ChangeSource, PropertyChange, ResourceKind
 
@@ -43,8 +43,9 @@ def activity_records(rows: Iterable[Mapping[str, Any]], *,
 
     Writes of one resource are chained in time order: each write's state is its `requestbody` (a PATCH
     body, one without `location`, is merged onto the state before it), and its changes are the diff
-    against the previous write's state. The oldest write of a resource is the baseline: what it changed
-    is not recorded, so its record has no property changes. The last state is then compared with the
+    against the previous write's state. The oldest write of a resource is the baseline: its before is not
+    recorded, so a PUT there has no property changes, and a PATCH lists what it set with the before
+    NOT_RECORDED (as does any property no earlier PUT showed). The last state is then compared with the
     resource as it is now (`current`, GET bodies): a property the last write set that now differs, changed
     after it by something the Activity Log did not show; that becomes one more record, attributed to the
     body's systemData.lastModifiedBy. Deletes carry what was deleted (from `responseBody` where the event
@@ -53,6 +54,7 @@ def activity_records(rows: Iterable[Mapping[str, Any]], *,
     events = [e for e in (_event(row) for row in rows) if e is not None]
     records: list[ChangeRecord] = []
     states: dict[str, Any] = {}
+    complete: dict[str, bool] = {}
     last_write: dict[str, _Event] = {}
     for event in sorted(_settled(events), key=lambda e: e.time):
         key = event.resource_id.lower()
@@ -63,11 +65,12 @@ def activity_records(rows: Iterable[Mapping[str, Any]], *,
             records.append(event.record(_access_policy_changes(event)))
         elif verb == "write":
             body = event.body("requestbody")
+            records.append(event.record(_write_changes(states.get(key), body, complete.get(key, False))))
             before = states.get(key)
-            after = None if body is None else _merge(before, body) if before is not None and _partial(body) else body
-            changes = _meaningful(diff_json(before, after)) if before is not None and after is not None else ()
-            records.append(event.record(changes))
-            states[key] = after
+            # A PUT (with `location`) is the whole resource; a PATCH only says what it set.
+            complete[key] = body is not None and (not _partial(body) or complete.get(key, False))
+            states[key] = None if body is None else _merge(before, body) if before is not None and _partial(body) \
+                else body
             last_write[key] = event
         elif verb == "delete":
             records.append(event.record(_removed(event.body("responseBody"))))
@@ -179,6 +182,23 @@ def _settled(events: list[_Event]) -> Iterable[_Event]:
         base = done or min(group, key=lambda e: e.time)
         caller = base.caller or next((e.caller for e in group if e.caller), None)
         yield replace(base, caller=caller, properties=merged)
+
+
+def _write_changes(before: Any, body: Any, complete: bool) -> tuple[PropertyChange, ...]:
+    """What one write changed, given the state before it (None: not known) and whether that state is whole."""
+    if body is None:
+        return ()  # no body (or a truncated one): what it changed is not recorded
+    if before is None:
+        if not _partial(body):
+            return ()  # a whole resource with nothing to compare it to
+        return tuple(PropertyChange(c.path, NOT_RECORDED, c.after)
+                     for c in _meaningful(diff_json(_skeleton(body), body)))
+    after = _merge(before, body) if _partial(body) else body
+    changes = _meaningful(diff_json(before, after))
+    if complete:
+        return changes
+    # Built only from PATCH bodies: a property missing from it was not absent, just not seen.
+    return tuple(PropertyChange(c.path, NOT_RECORDED, c.after) if c.before is None else c for c in changes)
 
 
 def _partial(body: Mapping[str, Any]) -> bool:
