@@ -316,3 +316,15 @@ def test_patches_on_an_unseen_base_keep_what_they_did_not_see_unknown() -> None:
         "properties.configuration.replicaTimeout": (1800, 300),
         "properties.configuration.replicaRetryLimit": (NOT_RECORDED, 0),
     }
+
+
+def test_a_created_role_assignment_with_the_activity_logs_pascal_case_body() -> None:
+    assignment_id = f"{VAULT}/providers/Microsoft.Authorization/roleAssignments/0f2c"
+    body = {"Id": "0f2c", "Properties": {"PrincipalId": PRINCIPAL, "PrincipalType": "ServicePrincipal",
+                                         "RoleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/"
+                                                             "7f951dda-4ed3-4680-a7ca-43fe172d538d", "Scope": VAULT}}
+    [record] = activity_records([event(0, "Microsoft.Authorization/roleAssignments/write", assignment_id,
+                                       requestbody=body)])
+    assert PropertyChange("properties.PrincipalId", None, PRINCIPAL) in record.changes
+    assert "role-assignment" in record_tags(record)
+    assert summarise(record, job_principals=[PRINCIPAL]) == "role assignment AcrPull of the job's identity created"

@@ -27,6 +27,7 @@ _NOISE = re.compile(r"^(systemdata|etag|id|name|type|properties\.(provisioningst
 _FAILED = frozenset({"failed", "failure"})
 _SUCCEEDED = frozenset({"succeeded", "success"})
 _READS = ("list", "read", "validate", "check", "get")
+_QUANTITY = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT]i?)", re.IGNORECASE)
 # An Activity Log write and the ARM body's systemData clock differ by seconds; a later write by minutes.
 _DRIFT_SLACK_S = 60.0
 
@@ -64,13 +65,11 @@ def activity_records(rows: Iterable[Mapping[str, Any]], *,
         elif verb == "write" and _access_policy(event):
             records.append(event.record(_access_policy_changes(event)))
         elif verb == "write":
-            body = event.body("requestbody")
-            records.append(event.record(_write_changes(states.get(key), body, complete.get(key, False))))
-            before = states.get(key)
+            body, before = event.body("requestbody"), states.get(key)
+            records.append(event.record(_write_changes(before, body, complete.get(key, False))))
             # A PUT (with `location`) is the whole resource; a PATCH only says what it set.
             complete[key] = body is not None and (not _partial(body) or complete.get(key, False))
-            states[key] = None if body is None else _merge(before, body) if before is not None and _partial(body) \
-                else body
+            states[key] = _state_after(before, body)
             last_write[key] = event
         elif verb == "delete":
             records.append(event.record(_removed(event.body("responseBody"))))
@@ -193,12 +192,18 @@ def _write_changes(before: Any, body: Any, complete: bool) -> tuple[PropertyChan
             return ()  # a whole resource with nothing to compare it to
         return tuple(PropertyChange(c.path, NOT_RECORDED, c.after)
                      for c in _meaningful(diff_json(_skeleton(body), body)))
-    after = _merge(before, body) if _partial(body) else body
-    changes = _meaningful(diff_json(before, after))
+    changes = _meaningful(diff_json(before, _state_after(before, body)))
     if complete:
         return changes
     # Built only from PATCH bodies: a property missing from it was not absent, just not seen.
     return tuple(PropertyChange(c.path, NOT_RECORDED, c.after) if c.before is None else c for c in changes)
+
+
+def _state_after(before: Any, body: Any) -> Any:
+    """The resource after a write: None when the write's body is unknown (the chain starts again)."""
+    if body is None:
+        return None
+    return _merge(before, body) if before is not None and _partial(body) else body
 
 
 def _partial(body: Mapping[str, Any]) -> bool:
@@ -225,8 +230,7 @@ def _meaningful(changes: Iterable[PropertyChange]) -> tuple[PropertyChange, ...]
 
 def _same_quantity(before: Any, after: Any) -> bool:
     """`1.0Gi` and `1Gi`: the service normalises memory; not a change."""
-    pattern = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT]i?)", re.IGNORECASE)
-    a, b = pattern.fullmatch(str(before)), pattern.fullmatch(str(after))
+    a, b = _QUANTITY.fullmatch(str(before)), _QUANTITY.fullmatch(str(after))
     return bool(isinstance(before, str) and isinstance(after, str) and a and b
                 and float(a.group(1)) == float(b.group(1)) and a.group(2).lower() == b.group(2).lower())
 
@@ -237,13 +241,18 @@ def _skeleton(value: Any) -> Any:
 
 
 def _created(body: Any) -> tuple[PropertyChange, ...]:
-    props = {"properties": _mapping(_mapping(body).get("properties"))}
+    props = {"properties": _properties(body)}
     return diff_json(_skeleton(props), props)
 
 
 def _removed(body: Any) -> tuple[PropertyChange, ...]:
-    props = {"properties": _mapping(_mapping(body).get("properties"))}
+    props = {"properties": _properties(body)}
     return diff_json(props, _skeleton(props))
+
+
+def _properties(body: Any) -> Mapping[str, Any]:
+    # Role assignment request bodies in the Activity Log spell it `Properties` (and `PrincipalId` …).
+    return _mapping(next((v for k, v in _mapping(body).items() if k.lower() == "properties"), None))
 
 
 def _access_policy(event: _Event) -> bool:
@@ -252,8 +261,7 @@ def _access_policy(event: _Event) -> bool:
 
 def _access_policy_changes(event: _Event) -> tuple[PropertyChange, ...]:
     """…/vaults/kv/accessPolicies/{add|replace|remove}: the policies in the body were added or removed."""
-    policies = {"properties": {"accessPolicies": _mapping(_mapping(event.body("requestbody")).get("properties"))
-                               .get("accessPolicies") or []}}
+    policies = {"properties": {"accessPolicies": _properties(event.body("requestbody")).get("accessPolicies") or []}}
     empty: dict[str, Any] = {"properties": {"accessPolicies": []}}
     if event.resource_id.lower().rstrip("/").endswith("/remove"):
         return diff_json(policies, empty)
