@@ -162,3 +162,11 @@ def test_summarised_rewrites_what_with_the_jobs_principals() -> None:
     [again] = summarised([ROLE], job_principals=[PRINCIPAL])
     assert again.what == "role assignment Key Vault Secrets User of the job's identity deleted"
     assert again.changes == ROLE.changes
+
+
+def test_a_path_no_parser_reads_is_shown_as_it_is_and_never_raises() -> None:
+    odd = record(1, change("properties.rules[0", "a", "b"), change("x['unclosed", None, 1))
+    assert summarise(odd) == "properties.rules[0 value changed (+1 more)"
+    role = record(1, change("properties.roleDefinitionId[", "r", None), resource_id=ROLE.resource_id,
+                  operation="Create")
+    assert summarise(role) == "role assignment 9d1f created"

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot.evidence.change_diff import Index, Item, Key, is_secret_path, parse_path
+from bot.evidence.change_diff import Index, Item, Key, Segment, is_secret_path, parse_path
 from bot.evidence.change_kinds import (
     BUILT_IN_ROLES,
     LIFECYCLE_VERBS,
@@ -120,7 +120,7 @@ def _special(record: ChangeRecord, principals: set[str], roles: Mapping[str, str
         principal = str(values.get("principalid") or "")
         whom = ("of the job's identity" if principal.lower() in principals
                 else f"of principal {principal}" if principal else "")
-        done = "deleted" if is_deletion(record) else "created" if verb == "write" else verb
+        done = "deleted" if is_deletion(record) else "created" if verb in ("write", "create") else verb
         return " ".join(p for p in ("role assignment", role or name, whom, done) if p)
     if record.kind == ResourceKind.KEY_VAULT and "/accesspolicies/" in (record.operation + record.resource_id).lower():
         vault = _segment_after(record.resource_id, "vaults") or name
@@ -145,7 +145,7 @@ def _policy_owner(changes: Sequence[PropertyChange], principals: set[str]) -> st
         for value in (change.before, change.after):
             if isinstance(value, Mapping) and str(value.get("objectId") or "").lower() in principals:
                 return " of the job's identity"
-        segments = parse_path(change.path)
+        segments = _segments(change.path)
         if any(isinstance(s, Item) and s.field == "objectId" and s.value.lower() in principals for s in segments):
             return " of the job's identity"
     return ""
@@ -157,7 +157,7 @@ def _values(changes: Iterable[PropertyChange], *, prefer_before: bool) -> dict[s
     for change in changes:
         value = change.before if prefer_before else change.after
         value = value if value is not None else change.after if prefer_before else change.before
-        segments = parse_path(change.path)
+        segments = _segments(change.path)
         if segments and isinstance(segments[-1], Key):
             out[segments[-1].name.lower()] = value
     return out
@@ -191,10 +191,9 @@ def _change_line(change: PropertyChange) -> str:
 
 
 def _path_label(path: str) -> str:
-    try:
-        segments = parse_path(path)
-    except ValueError:
-        return path
+    segments = _segments(path)
+    if not segments:
+        return path or "resource"
     last_item = max((i for i, s in enumerate(segments) if isinstance(s, Item | Index)), default=-1)
     # "env DB_HOST value changed", not "env DB_HOST value value changed"
     rest = [s.name for s in segments[last_item + 1:]
@@ -228,6 +227,13 @@ def _short(value: Any) -> str:
         if text.startswith("/subscriptions/"):
             text = _name(text)
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
+
+
+def _segments(path: str) -> tuple[Segment, ...]:
+    try:
+        return parse_path(path)
+    except ValueError:
+        return ()  # a path we cannot read is shown as it is
 
 
 def _secret(path: str) -> bool:
