@@ -227,7 +227,7 @@ def body_pairs(draw: st.DrawFn) -> tuple[Any, Any]:
     return before, after
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body_pairs())
 def test_applying_the_diff_to_before_gives_after(pair: tuple[Any, Any]) -> None:
     before, after = pair
@@ -283,3 +283,13 @@ def test_no_secret_value_ever_appears_in_a_diff(pair: tuple[Any, Any]) -> None:
     changes = diff_json(*pair)
     assert SECRET not in repr(changes)
     assert SECRET not in json.dumps([[c.path, c.before, c.after] for c in changes])
+
+
+RECORDED_JOB = json.loads((FIXTURES / "recorded" / "manual_job.json").read_text())
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_the_round_trip_on_a_real_recorded_job_body(data: st.DataObject) -> None:
+    after = data.draw(mutated(RECORDED_JOB))
+    assert same_json(apply_diff(RECORDED_JOB, diff_json(RECORDED_JOB, after)), after)
