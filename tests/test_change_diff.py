@@ -293,3 +293,18 @@ RECORDED_JOB = json.loads((FIXTURES / "recorded" / "manual_job.json").read_text(
 def test_the_round_trip_on_a_real_recorded_job_body(data: st.DataObject) -> None:
     after = data.draw(mutated(RECORDED_JOB))
     assert same_json(apply_diff(RECORDED_JOB, diff_json(RECORDED_JOB, after)), after)
+
+
+def test_the_diff_of_two_real_recorded_gets_around_an_update() -> None:
+    after = json.loads((FIXTURES / "recorded" / "manual_job_after_update.json").read_text())
+    changes = by_path(diff_json(RECORDED_JOB, after))
+    container = "properties.template.containers[name=job1000002]"
+    assert changes == {
+        "properties.configuration.replicaTimeout": (200, 300),
+        "properties.configuration.replicaRetryLimit": (2, 1),
+        f"{container}.resources.cpu": (0.25, 0.5),
+        f"{container}.resources.memory": ("0.5Gi", "1Gi"),
+        f"{container}.resources.ephemeralStorage": ("", None),
+        "properties.provisioningState": ("Succeeded", "InProgress"),
+        "systemData.lastModifiedAt": ("2024-04-18T03:11:57.1382162", "2024-04-18T03:12:21.9264833"),
+    }
