@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from bot.evidence.change_kinds import NOT_RECORDED, record_tags, resource_kind
 from bot.evidence.change_match import explains, rank, summarise
 from bot.evidence.change_records import VALUE_CHANGED, CallerKind, ChangeSource, PropertyChange, ResourceKind
-from bot.evidence.change_sources import activity_records, resource_graph_records
+from bot.evidence.change_sources import activity_records, execution_record, resource_graph_records
 
 AZURE = Path(__file__).parent / "fixtures" / "azure"
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
@@ -328,3 +328,20 @@ def test_a_created_role_assignment_with_the_activity_logs_pascal_case_body() -> 
     assert PropertyChange("properties.PrincipalId", None, PRINCIPAL) in record.changes
     assert "role-assignment" in record_tags(record)
     assert summarise(record, job_principals=[PRINCIPAL]) == "role assignment AcrPull of the job's identity created"
+
+
+def test_two_execution_templates_as_a_record_of_the_jobs_own_paths() -> None:
+    executions = load("Job_Executions_Get.json")["responses"]["200"]["body"]["value"]
+    good = copy.deepcopy(executions[0]["properties"]["template"])
+    bad = copy.deepcopy(good)
+    bad["containers"][0]["image"] = "repo/testcontainerappsjob0:v5"
+    bad["containers"][0]["env"] = [{"name": "DB_PASSWORD", "value": "hunter2"}]
+    when = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    item = execution_record(JOB, good, bad, time=when)
+    assert item is not None and item.source == ChangeSource.EXECUTIONS and item.kind == ResourceKind.JOB
+    name = good["containers"][0]["name"]
+    assert {c.path for c in item.changes} == {f"properties.template.containers[name={name}].image",
+                                              f"properties.template.containers[name={name}].env"}
+    assert item.what.startswith("image ") and "hunter2" not in repr(item)
+    assert execution_record(JOB, good, copy.deepcopy(good), time=when) is None
+    assert execution_record(JOB, None, good, time=when) is None

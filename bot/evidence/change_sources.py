@@ -83,6 +83,21 @@ def activity_records(rows: Iterable[Mapping[str, Any]], *,
     return sorted(records, key=_newest_first)
 
 
+def execution_record(job_id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, *,
+                     time: datetime | None, caller: str | None = None) -> ChangeRecord | None:
+    """What changed between two executions' templates (`properties.template` of the last good and the first
+    failing execution), as the job's own paths; None when the templates are the same or unknown."""
+    if not before or not after:
+        return None
+    changes = _meaningful(diff_json({"properties": {"template": before}}, {"properties": {"template": after}}))
+    if not changes:
+        return None
+    record = ChangeRecord(time=time, resource_id=job_id, kind=resource_kind(job_id),
+                          operation="MICROSOFT.APP/JOBS/WRITE", caller=caller, caller_kind=caller_kind(caller),
+                          source=ChangeSource.EXECUTIONS, changes=tuple(_safe(c) for c in changes))
+    return replace(record, what=summarise(record))
+
+
 # --- Resource Graph ---------------------------------------------------------------------------------------
 
 def _graph_record(row: Mapping[str, Any]) -> ChangeRecord | None:
