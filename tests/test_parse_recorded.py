@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from bot.azure.resources import parse_job, parse_time
+from bot.evidence.activity import suspect
 from bot.evidence.arm_time import parse_arm_time
-from bot.verdict.changes import suspect
 
 RECORDED = Path(__file__).parent / "fixtures" / "azure" / "recorded"
 
