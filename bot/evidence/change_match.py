@@ -16,6 +16,7 @@ from bot.evidence.change_diff import Index, Item, Key, Segment, is_secret_path, 
 from bot.evidence.change_kinds import (
     BUILT_IN_ROLES,
     LIFECYCLE_VERBS,
+    NOT_RECORDED,
     change_tag,
     is_deletion,
     operation_verb,
@@ -183,6 +184,9 @@ def _change_line(change: PropertyChange) -> str:
             return f"{label} removed"
         return f"{label} value changed"
     whole = isinstance(before, Mapping | list) or isinstance(after, Mapping | list)
+    if before == NOT_RECORDED:
+        # A PATCH body says what it set, not what was there: name the setting, never a made-up before.
+        return f"{label} set" if whole else f"{label} set to {_short(after)}"
     if before is None and whole:
         return f"{label} added"
     if after is None and whole:

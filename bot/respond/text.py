@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.evidence.payloads import FailuresEvidence
 from bot.evidence.rows import iso
 from bot.model import CheckStatus, TriageReport
+from bot.respond.change_lines import diff_lines, provenance
 
 MARKS = {
     CheckStatus.OK: "ok  ",
@@ -29,6 +30,11 @@ def render_text(report: TriageReport) -> str:
         who = f" by {c.caller}" if c.caller else ""
         when = f" at {iso(c.time)}" if c.time else ""
         lines.append(f"  suspected change{when}{who}: {c.what}")
+        where = provenance(c)
+        if where:
+            lines.append(f"    ({where})")
+        lines += [f"    {line}" for line in diff_lines(c)]
+        lines += [f"  also changed: {other.what}" for other in c.also]
     if v.rollback_candidate:
         r = v.rollback_candidate
         lines.append(f"  rollback candidate: {r.image} (last success {iso(r.last_success) or 'unknown'})")

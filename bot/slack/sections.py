@@ -29,6 +29,7 @@ from bot import exitcodes
 from bot.evidence.payloads import ConsoleEvidence, ExecutionSummary, ExitCodesEvidence, FailuresEvidence, QueueEvidence
 from bot.evidence.rows import iso
 from bot.model import NO_ROLLBACK_CAUSES, Cause, CheckResult, CheckStatus, TriageReport
+from bot.respond.change_lines import diff_lines
 from bot.respond.links import iso_interval, log_analytics_url, portal_url
 from bot.slack.limits import (
     ACTION_ID_MAX,
@@ -121,8 +122,16 @@ def change_blocks(report: TriageReport) -> list[dict[str, Any]]:
             detail.append(f"by {fit(change.caller, 200)}")
         if change.operation:
             detail.append(code_span(change.operation, 200))
+        if change.source is not None:
+            detail.append(f"from {escape(change.source.value)}")
         if detail:
             lines.append(" · ".join(detail))
+        lines += [f"• {code_span(line, 300)}" if not line.startswith("+") else f"_{escape(line)}_"
+                  for line in diff_lines(change)]
+        if change.also:
+            others = "; ".join(one_line(other.what) for other in change.also[:3])
+            more = f" (+{len(change.also) - 3} more)" if len(change.also) > 3 else ""
+            lines.append(f"_Also changed:_ {fit(others, 600)}{more}")
     if rollback is not None and change is not None and verdict.cause not in NO_ROLLBACK_CAUSES:
         line = f":leftwards_arrow_with_hook: *Rollback candidate:* {code_span(rollback.image, 500)}"
         extra = [f"last success {when(rollback.last_success)}"] if rollback.last_success else []

@@ -27,6 +27,7 @@ from bot.evidence.payloads import (
 )
 from bot.evidence.rows import iso
 from bot.model import NO_ROLLBACK_CAUSES, Cause, CheckResult, CheckStatus, Confidence, RollbackCandidate, Verdict
+from bot.verdict.change_choice import suspected_for
 
 E = TypeVar("E")
 # Failures that could not be read count as none here; `_cause` says so when nothing else names a cause.
@@ -200,9 +201,10 @@ def _attach_change(verdict: Verdict, f: _Findings) -> Verdict:
     if verdict.cause in {Cause.HEALTHY, Cause.SATURATION, Cause.UNKNOWN}:
         return verdict
     changes = f.found("config_changes", ConfigChangesEvidence)
-    change = changes.suspected_change if changes else None
-    if changes is None or change is None or (verdict.cause is Cause.DEPENDENCY
-                                              and verdict.confidence is Confidence.HIGH):
+    if changes is None or (verdict.cause is Cause.DEPENDENCY and verdict.confidence is Confidence.HIGH):
+        return verdict
+    change = suspected_for(verdict.cause, changes)
+    if change is None:
         return verdict
     rollback = None
     last_good = changes.last_good

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.evidence import executions as ex
 from bot.evidence.activity import container_diff, job_write_before, parse_activity, suspect
+from bot.evidence.change_evidence import change_records, with_evidence
 from bot.evidence.payloads import ChangeEvent, ConfigChangesEvidence, LastGood
 from bot.evidence.rows import iso
 from bot.evidence.sources import Sources
@@ -16,8 +17,8 @@ HEALTH_CATEGORIES = frozenset({"servicehealth", "resourcehealth"})
 
 async def run(sources: Sources) -> CheckResult:
     """Activity Log changes of the last day joined with the template diff of last-good vs failing runs."""
-    events = [e for e in parse_activity((await sources.query("config_changes")).rows)
-              if e.category.lower() not in HEALTH_CATEGORIES]
+    rows = (await sources.query("config_changes")).rows
+    events = [e for e in parse_activity(rows) if e.category.lower() not in HEALTH_CATEGORIES]
     history = await sources.executions()
     failing = ex.failed(ex.in_window(history, sources.window))
     trouble_began = min((e.start for e in failing if e.start), default=None)
@@ -34,13 +35,19 @@ async def run(sources: Sources) -> CheckResult:
         if earlier_diff:
             last_good, diff = earlier, earlier_diff
     suspected = suspect(sources.job, events, diff, trouble_began)
+    changed_at, changed_by = ((write.time, write.caller) if write is not None
+                              else (sources.job.last_modified_at, sources.job.last_modified_by))
+    records = change_records(sources.job, rows, last_good=last_good.containers if last_good else None,
+                             reference=reference, changed_at=changed_at, changed_by=changed_by)
 
     data = ConfigChangesEvidence(
         changes=tuple(ChangeEvent(e.time, e.operation, e.caller, e.status, e.resource_id) for e in events[:10]),
         template_diff=tuple(diff),
         last_good=None if last_good is None else LastGood(last_good.name, last_good.image, last_good.start,
                                                           last_good.end),
-        suspected_change=suspected,
+        suspected_change=None if suspected is None else with_evidence(suspected, records, sources.job.ref.id),
+        records=records,
+        trouble_began=trouble_began,
     )
     writes = [e for e in events if e.succeeded]
     if suspected is not None:
