@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,3 +129,43 @@ async def test_readers_without_change_reads_say_so() -> None:
     for read in (src.resource_changes(), src.role_assignments(), src.resource(ENV_ID), src.role_definition("x")):
         with pytest.raises(NotApplicable):
             await read
+
+
+# --- end to end: the wired readers against the emulator --------------------------------------------------
+
+CHANGE_WORLD = Path(__file__).resolve().parent / "fixtures" / "scenarios" / "emulator-change-evidence.yaml"
+
+
+def test_the_wired_readers_read_the_change_evidence_of_a_scenario() -> None:
+    from bot.azure.wiring import azure_readers
+    from bot.intake import parse_job
+    from bot.scenario_mode import scenario_world
+
+    async def read(world: Any) -> tuple[Any, ...]:
+        async with azure_readers(world.credential, world.endpoints, world.config) as wired:
+            job = await wired.jobs.find_job(parse_job("tax-docs"))
+            src = Sources(job, Window(world.clock.now() - timedelta(hours=1), world.clock.now()), world.clock.now(),
+                          wired)
+            src.prefetch(["changes:resourcegraph", "changes:roles", "resource:environment"])
+            rows, roles, env = await asyncio.gather(src.resource_changes(), src.role_assignments(),
+                                                    src.resource(job.environment_id))
+            definition = await src.role_definition(roles[0]["properties"]["roleDefinitionId"])
+            return rows, roles, env, definition
+
+    with scenario_world(CHANGE_WORLD) as world:
+        world.emulator.clear_requests()
+        rows, roles, env, definition = asyncio.run(read(world))
+        requests = list(world.emulator.requests)
+    # The job's write, the deleted role assignment on the vault (found by the vault's name, kv-tax-docs) and the
+    # environment's workload profile, newest first.
+    assert [r["properties"]["changeType"] for r in rows] == ["Update", "Delete", "Update"]
+    assert rows[0]["properties"]["changes"] == {
+        "properties.configuration.replicaTimeout": {"previousValue": "1800", "newValue": "300"}}
+    assert rows[1]["properties"]["changeAttributes"]["changedBy"] == "iam-cleanup@contoso.com"
+    assert [r["properties"]["principalId"] for r in roles] == ["9a8b7c6d-aaaa-4bbb-8ccc-ddddeeeeffff"]
+    assert definition["properties"]["roleName"] == "Storage Queue Data Reader"
+    assert env["properties"]["workloadProfiles"][1]["maximumCount"] == 3
+    assert env["properties"]["appLogsConfiguration"]["destination"] == "log-analytics"
+    assert all(r.allowed for r in requests)
+    assert {r.method for r in requests} == {"GET", "POST"}
+    assert [r.path for r in requests if r.method == "POST"] == ["/providers/Microsoft.ResourceGraph/resources"]
