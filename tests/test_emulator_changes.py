@@ -19,7 +19,7 @@ from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 from bot.azure.credentials import StaticTokenCredential
 from bot.emulator.scenario import parse_scenario
 from bot.emulator.server import Emulator
-from bot.kql import render
+from bot.kql import render, render_inline
 from tests.support.change_world import (
     ASSIGNMENT,
     ASSIGNMENT_SUB,
@@ -59,7 +59,7 @@ def auth(em: Emulator) -> AuthorizationManagementClient:
 
 
 def changes_query(*ids: str) -> str:
-    return render("resource_changes", resource_ids=[i.lower() for i in ids], related=[], start=START)
+    return render_inline("resource_changes", resource_ids=[i.lower() for i in ids], related=[], start=START)
 
 
 async def raw(em: Emulator, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
@@ -137,9 +137,10 @@ async def test_the_table_result_format(em: Emulator) -> None:
 
 
 async def test_queries_that_are_not_canned_resource_graph_queries_are_refused(em: Emulator) -> None:
-    log_query = render("exit_codes", job="orders-processor", start=START, end=START)
+    log_query = render_inline("exit_codes", job="orders-processor", start=START, end=START)
+    with_let = render("resource_changes", resource_ids=[JOB_ID.lower()], related=[], start=START)
     async with graph(em) as client:
-        for text in ("resourcechanges | take 5", log_query):
+        for text in ("resourcechanges | take 5", log_query, with_let, changes_query(JOB_ID) + " | take 1"):
             with pytest.raises(HttpResponseError) as caught:
                 await client.resources(QueryRequest(subscriptions=[SUB], query=text))
             assert caught.value.status_code == 400

@@ -34,7 +34,7 @@ from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 from bot.azure.endpoints import Endpoints
 from bot.azure.faults import reason, upstream
 from bot.errors import NotApplicable, ResourceNotFound, UpstreamError
-from bot.kql import render
+from bot.kql import render_inline
 
 GRAPH = "Azure Resource Graph"
 ARM = "Azure Resource Manager"
@@ -129,7 +129,8 @@ class AzureChangesReader:
         names = sorted({n.lower() for n in related if n})
         if not ids and not names:
             return []
-        query = render("resource_changes", resource_ids=ids, related=names, start=since)
+        # Resource Graph has no `let`: the parameters are inlined (still only through bot.kql.quote).
+        query = render_inline("resource_changes", resource_ids=ids, related=names, start=since)
         rows: list[Mapping[str, Any]] = []
         token: str | None = None
         async with upstream(GRAPH), _no_404(GRAPH):

@@ -1,8 +1,9 @@
 """The Resource Graph query API of one scenario: `POST /providers/Microsoft.ResourceGraph/resources`.
 
 A read, like the Log Analytics query: the body's `query` must be a canned query rendered by
-`bot.kql.render` that reads a Resource Graph table (`resource_changes.kql`), and it runs with the same
-KQL engine (duckdb-kql) over the scenario's `resource_changes` rows. Answers have the service's shape
+`bot.kql.render_inline` (Resource Graph has no `let` statement, so a `render`ed query is refused as the
+service refuses it) that reads a Resource Graph table (`resource_changes.kql`), and it runs with the
+same KQL engine (duckdb-kql) over the scenario's `resource_changes` rows. Answers have the service's shape
 (`totalRecords`, `count`, `data`, `facets`, `resultTruncated` as the *string* "false", `$skipToken`
 when more rows remain), in the `objectArray` result format (rows as objects, dynamic values as JSON)
 or `table` (columns + rows). `subscriptions` scopes the rows; `options.$top` (1-1000, default 100),
@@ -26,7 +27,7 @@ from aiohttp import web
 from bot.emulator.arm import arm_json
 from bot.emulator.logs import GRAPH_TABLES, LogStore, Schema, StoreClosed, load_schema
 from bot.emulator.scenario import Scenario
-from bot.kql import split_rendered
+from bot.kql import split_inlined, split_rendered
 
 ROUTE = re.compile(r"^/providers/microsoft\.resourcegraph/resources$", re.IGNORECASE)
 GRAPH_QUERIES = frozenset({"resource_changes"})
@@ -90,12 +91,18 @@ class ResourceGraph:
         if not isinstance(body, Mapping) or not isinstance(body.get("query"), str):
             return graph_error(400, "InvalidRequestContent", "The request content was invalid: 'query' is required.")
         text = str(body["query"])
-        rendered = split_rendered(text)
+        if split_rendered(text) is not None:
+            return graph_error(
+                400, "BadRequest", "Please provide below info when asking for support: the query is invalid.",
+                [{"code": "InvalidQuery",
+                  "message": "Azure Resource Graph does not support the 'let' statement (use render_inline)."}],
+            )
+        rendered = split_inlined(text)
         if rendered is None or rendered[0].name not in GRAPH_QUERIES:
             return graph_error(
                 400, "BadRequest", "Please provide below info when asking for support: the query is not supported.",
                 [{"code": "NotCannedQuery",
-                  "message": "The jobbot emulator runs only canned Resource Graph queries (bot.kql.render)."}],
+                  "message": "The jobbot emulator runs only canned Resource Graph queries (bot.kql.render_inline)."}],
             )
         options = body.get("options") if isinstance(body.get("options"), Mapping) else {}
         assert isinstance(options, Mapping)
