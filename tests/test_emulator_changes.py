@@ -220,3 +220,12 @@ async def test_a_resource_with_the_environments_id_is_laid_over_it(em: Emulator)
 async def test_an_unknown_resource_is_a_404(em: Emulator) -> None:
     status, error = await raw(em, "GET", f"{RG}/providers/Microsoft.KeyVault/vaults/nope?api-version=2024-01-01")
     assert status == 404 and error["error"]["code"] == "ResourceNotFound"
+
+
+async def test_principal_filters_read_quoted_and_unquoted(em: Emulator) -> None:
+    sub = "/subscriptions/00000000-0000-0000-0000-000000000000"
+    async with auth(em) as client:
+        for text in (f"principalId eq '{PRINCIPAL}'", f"principalId eq {PRINCIPAL}",
+                     f"atScope() and principalId eq '{PRINCIPAL}'"):
+            names = [a.name async for a in client.role_assignments.list_for_scope(sub, filter=text)]
+            assert names == ([] if text.startswith("atScope") else ["ra-1"]), text

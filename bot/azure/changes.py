@@ -6,9 +6,10 @@ resource the job depends on, as the raw JSON Azure serves (parsing is the eviden
   the canned `kql/resource_changes.kql` over every subscription the identity can read, every page
   (`$skipToken`) up to `MAX_ROWS`;
 - `role_assignments`: `GET {scope}/providers/Microsoft.Authorization/roleAssignments`
-  (`azure-mgmt-authorization`, API 2022-04-01): each principal's assignments in the subscriptions of the
-  scopes (`assignedTo('{id}')`: at, above and below the subscription), and each scope's own
-  (`atScope()`: at or above it), deduplicated by id, in ARM's JSON shape;
+  (`azure-mgmt-authorization`, API 2022-04-01): each principal's assignments in the configured
+  subscriptions and those of the scopes (`principalId eq '{id}'`: at, above and below the subscription,
+  as the 2022-04-01 reference documents it), and each scope's own (`atScope()`: at or above it),
+  deduplicated by id, in ARM's JSON shape;
 - `role_definition`: one role definition by id (its `roleName`);
 - `resource`: a plain ARM GET of one resource id, with the API version of its type.
 
@@ -154,7 +155,7 @@ class AzureChangesReader:
     ) -> Sequence[Mapping[str, Any]]:
         subscriptions = sorted({s for scope in scopes if (s := subscription_of(scope))} | set(self._subscriptions))
         lookups: list[tuple[str, str, str]] = [
-            (sub, f"/subscriptions/{sub}", f"assignedTo('{principal}')")
+            (sub, f"/subscriptions/{sub}", f"principalId eq '{principal}'")
             for principal in sorted(set(principal_ids)) for sub in subscriptions
         ]
         lookups += [

@@ -2,7 +2,8 @@
 
 `GET {scope}/providers/Microsoft.Authorization/roleAssignments` answers as the service does: without a
 filter, the assignments at, above and below the scope; `$filter=atScope()` at or above it;
-`principalId eq '{id}'` and `assignedTo('{id}')` those of one principal (at, above or below; with
+`principalId eq '{id}'` (the 2022-04-01 reference writes it unquoted; both are read) and the older
+`assignedTo('{id}')` those of one principal (at, above or below; with
 `atScope() and …`, at or above). Group membership is not modelled: `assignedTo` matches the principal
 itself. Role definitions are matched on their name (the trailing GUID), whatever scope the id names,
 as assignments name them tenant-level (`/providers/Microsoft.Authorization/roleDefinitions/<guid>`).
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_PRINCIPAL_EQ = re.compile(r"^principalId\s+eq\s+'(?P<id>[^']+)'$", re.IGNORECASE)
+_PRINCIPAL_EQ = re.compile(r"^principalId\s+eq\s+(?P<q>'?)(?P<id>[^'\s]+)(?P=q)$", re.IGNORECASE)
 _ASSIGNED_TO = re.compile(r"^assignedTo\('(?P<id>[^']+)'\)$", re.IGNORECASE)
 _AT_SCOPE = re.compile(r"^atScope\(\)$", re.IGNORECASE)
 _ROLE_NAME_EQ = re.compile(r"^roleName\s+eq\s+'(?P<name>[^']+)'$", re.IGNORECASE)
