@@ -229,3 +229,17 @@ async def test_principal_filters_read_quoted_and_unquoted(em: Emulator) -> None:
                      f"atScope() and principalId eq '{PRINCIPAL}'"):
             names = [a.name async for a in client.role_assignments.list_for_scope(sub, filter=text)]
             assert names == ([] if text.startswith("atScope") else ["ra-1"]), text
+
+
+async def test_a_resource_entry_replaces_a_namespace_the_emulator_would_build() -> None:
+    ns_id = f"{RG}/providers/Microsoft.ServiceBus/namespaces/sb-orders"
+    namespace = {"id": ns_id, "name": "sb-orders", "type": "Microsoft.ServiceBus/Namespaces",
+                 "properties": {"disableLocalAuth": True}}
+    data = world()
+    data["queues"] = [*data.get("queues", []), {"type": "azure-servicebus", "account": "sb-orders", "name": "q"}]
+    data["resources"] = [*data["resources"], namespace]
+    with Emulator(parse_scenario(data)) as running:
+        status, got = await raw(running, "GET", f"{ns_id}?api-version=2026-01-01")
+        queue_status, _ = await raw(running, "GET", f"{ns_id}/queues/q?api-version=2026-01-01")
+    assert (status, got) == (200, namespace)
+    assert queue_status == 200  # its entities still come from `queues`

@@ -3,8 +3,9 @@
 Container Apps jobs, executions and detectors; the managed environment, its diagnostic settings and
 the Log Analytics workspace they name; job metrics; the Activity Log; Service Bus namespaces,
 queues and topic subscriptions; role assignments and role definitions (`authorization`); and any
-other resource of the scenario's `resources` by its id (a `resources` entry with the environment's id
-is laid over the environment the emulator builds, so a scenario changes only what it needs to).
+other resource of the scenario's `resources` by its id, served as written (even a Service Bus namespace
+the emulator would build from `queues`), except that an entry with the environment's id is laid over
+the environment the emulator builds, so a scenario changes only what it needs to there.
 Paths are matched case-insensitively and names compared lower-cased, as ARM does; bodies are served
 as the scenario wrote them.
 
@@ -175,13 +176,13 @@ class ArmWorld:
                 return arm_error(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
             if rg is not None and (sub.lower(), rg.lower()) not in self.resource_groups:
                 return arm_error(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+        resource = self.resources.get(path.lower())
+        if resource is not None and _ENV_ID.match(path) is None:
+            return arm_json(resource)  # as written, even where the emulator would build one (a namespace)
         for pattern, handler in self._routes:
             match = pattern.match(path)
             if match is not None:
                 return handler(request, match)
-        resource = self.resources.get(path.lower())
-        if resource is not None:
-            return arm_json(resource)
         return _not_found(path)
 
     # --- Container Apps jobs ----------------------------------------------------------------------
