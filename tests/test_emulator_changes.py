@@ -17,7 +17,7 @@ from azure.mgmt.resourcegraph.aio import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
 from bot.azure.credentials import StaticTokenCredential
-from bot.emulator.scenario import parse_scenario
+from bot.emulator.scenario import ScenarioError, parse_scenario
 from bot.emulator.server import Emulator
 from bot.kql import render, render_inline
 from tests.support.change_world import (
@@ -243,3 +243,19 @@ async def test_a_resource_entry_replaces_a_namespace_the_emulator_would_build() 
         queue_status, _ = await raw(running, "GET", f"{ns_id}/queues/q?api-version=2026-01-01")
     assert (status, got) == (200, namespace)
     assert queue_status == 200  # its entities still come from `queues`
+
+
+def test_resource_graph_rows_belong_under_resource_changes_not_tables() -> None:
+    bad = parse_scenario(world(tables={"resourcechanges": [{"TimeGenerated": "2026-11-28T09:00:00Z"}]}))
+    with pytest.raises(ScenarioError, match=r"tables\.resourcechanges: a Resource Graph table.*resource_changes"):
+        Emulator(bad).start()
+
+
+async def test_a_get_of_the_graph_query_is_refused_saying_post(em: Emulator) -> None:
+    context = ssl.create_default_context(cafile=em.ca_file)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(em.url + "/providers/Microsoft.ResourceGraph/resources?api-version=2021-03-01", ssl=context,
+                    headers={"Authorization": "Bearer t"}) as response,
+    ):
+        assert (response.status, response.headers["Allow"]) == (405, "POST")

@@ -369,7 +369,7 @@ def _refuse(request: web.Request, shape: ErrorShape) -> web.Response:
     message = (
         f"The jobbot emulator is read-only: {request.method} {request.path} is refused (jobbot may only read Azure)."
     )
-    headers = {"Allow": "GET"}
+    headers = {"Allow": "POST" if GRAPH_QUERY.match(_normalise(request.path)) else "GET"}
     if shape == "logs":
         return logs_error(405, "MethodNotAllowed", message, headers={"Allow": "POST"})
     if shape == "storage":
