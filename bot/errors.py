@@ -47,3 +47,12 @@ class UpstreamTimeout(UpstreamError):
 
 class NotApplicable(JobbotError):
     """A check has nothing to look at for this job (reported as `skipped` with this reason)."""
+
+
+class ResourceNotFound(NotApplicable):
+    """ARM answered 404 for a resource the job depends on: it does not exist (any more). That is evidence
+    (a deleted queue, a removed identity), so it is its own type; unhandled it reads like NotApplicable."""
+
+    def __init__(self, resource_id: str) -> None:
+        self.resource_id = resource_id
+        super().__init__(f"{resource_id} does not exist (Azure Resource Manager answered 404)")

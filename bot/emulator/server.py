@@ -7,11 +7,12 @@
       requests   every request, with its target and whether it was allowed
       load(s)    swap the world (also POST /_emulator/scenario)
 
-Read-only by construction: GET everywhere, POST only on the Log Analytics query route and the
-control route; every other method, and POSTs such as `listSecrets`, `start`, `stop`, `suspend`,
-`resume`, are answered 405 and recorded with `allowed=False`. Azure routes require a bearer token
-(401 otherwise) and ARM routes an `api-version` query parameter (400 otherwise). Faults of the
-scenario apply after those checks.
+Read-only by construction: GET everywhere, POST only on the Log Analytics query route, the Resource
+Graph query route (`POST /providers/Microsoft.ResourceGraph/resources`, a read) and the control route;
+every other method, and POSTs such as `listSecrets`, `start`, `stop`, `suspend`, `resume`, are
+answered 405 and recorded with `allowed=False`. Azure routes require a bearer token (401 otherwise)
+and ARM routes an `api-version` query parameter (400 otherwise). Faults of the scenario apply after
+those checks.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from aiohttp import web
 from bot.emulator.arm import ArmWorld, arm_error
 from bot.emulator.dataplane import QueueStore, storage_error
 from bot.emulator.faults import ConnectionDropped, ErrorShape, FaultPlan, apply_fault
+from bot.emulator.graph import ROUTE as GRAPH_QUERY
+from bot.emulator.graph import ResourceGraph
 from bot.emulator.logs import LogStore, logs_error
 from bot.emulator.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from bot.emulator.tls import generate_tls, server_context
@@ -63,10 +66,17 @@ class _World:
         self.arm = ArmWorld(scenario)
         self.queues = QueueStore(scenario)
         self.faults = FaultPlan(scenario.faults)
-        self.logs = LogStore(scenario, workdir)  # last: it holds files to release on failure above
+        # last: they hold files to release on failure above
+        self.logs = LogStore(scenario, workdir)
+        try:
+            self.graph = ResourceGraph(scenario, workdir)
+        except BaseException:
+            self.logs.close()
+            raise
 
     def close(self) -> None:
         self.logs.close()
+        self.graph.close()
 
 
 class Emulator:
@@ -243,7 +253,10 @@ class Emulator:
         if shape is None:
             return await self._control(request, path)
         logs_query = _LOGS_QUERY.match(path) if shape == "logs" else None
-        if request.method != "GET" and not (request.method == "POST" and logs_query):
+        graph_query = shape == "arm" and GRAPH_QUERY.match(path) is not None
+        if request.method != "GET" and not (request.method == "POST" and (logs_query or graph_query)):
+            return _refuse(request, shape)
+        if graph_query and request.method != "POST":
             return _refuse(request, shape)
         if not request.headers.get("Authorization", "").lower().startswith("bearer "):
             return _unauthorized(shape)
@@ -278,6 +291,8 @@ class Emulator:
             return await world.logs.handle(request, logs_query["workspace"], partial=partial)
         if shape == "storage":
             return world.queues.handle(request, path)
+        if GRAPH_QUERY.match(path):
+            return await world.graph.handle(request)
         return world.arm.handle(request, path)
 
     async def _control(self, request: web.Request, path: str) -> web.Response:
@@ -354,7 +369,7 @@ def _refuse(request: web.Request, shape: ErrorShape) -> web.Response:
     message = (
         f"The jobbot emulator is read-only: {request.method} {request.path} is refused (jobbot may only read Azure)."
     )
-    headers = {"Allow": "GET"}
+    headers = {"Allow": "POST" if GRAPH_QUERY.match(_normalise(request.path)) else "GET"}
     if shape == "logs":
         return logs_error(405, "MethodNotAllowed", message, headers={"Allow": "POST"})
     if shape == "storage":
