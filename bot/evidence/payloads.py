@@ -155,6 +155,7 @@ class ConfigChangesEvidence:
     # the one that best explains the failure mode.
     records: tuple[ChangeRecord, ...] = ()
     trouble_began: datetime | None = None
+    unread: tuple[str, ...] = ()  # "what: why" for change sources that could not be read
 
     @property
     def memory_changed(self) -> bool:

@@ -25,7 +25,7 @@ async def run(sources: Sources) -> CheckResult:
         for r in rows
         if not _reports_success(str(r.get("Sample") or r.get("Signature") or ""))
     ]
-    signatures.sort(key=lambda s: (-s.executions, -s.count))
+    signatures.sort(key=lambda s: (-s.executions, -s.count, s.signature))  # ties: the same order every run
     data = ConsoleEvidence(tuple(signatures[:15]))
     if not signatures:
         return CheckResult(NAME, CheckStatus.OK, "No errors in the console output.", data)
