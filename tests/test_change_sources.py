@@ -303,7 +303,7 @@ def test_a_lone_patch_lists_what_it_set_without_inventing_a_before() -> None:
         "properties.configuration.replicaRetryLimit": (NOT_RECORDED, 1),
         "properties.template.containers": (NOT_RECORDED, patch["properties"]["template"]["containers"]),
     }
-    assert record.what == "replicaTimeout (not recorded) → 300 (+2 more)"
+    assert record.what == "replicaTimeout set to 300 (+2 more)"
     assert rank("timeout", [record])[0] == record and explains("timeout", record)
 
 

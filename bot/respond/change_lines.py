@@ -27,11 +27,10 @@ def diff_lines(change: SuspectedChange, limit: int = DIFF_SHOWN) -> list[str]:
 
 
 def provenance(change: SuspectedChange) -> str:
-    """Who (person or pipeline) and where the change was read: 'by a pipeline (app 1f2e…), from the Activity Log'."""
+    """How the change was made and where it was read: 'a pipeline, from the Activity Log, on kv-orders'."""
     parts = []
-    if change.caller:
-        kind = {CallerKind.PERSON: "", CallerKind.PIPELINE: "pipeline "}.get(change.caller_kind, "")
-        parts.append(f"by {kind}{change.caller}")
+    if change.caller_kind is CallerKind.PIPELINE:
+        parts.append("a pipeline")
     if change.source is not None:
         parts.append(f"from {_SOURCES.get(change.source.value, change.source.value)}")
     if change.resource:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from bot.evidence.change_revert import revert_commands_for
 from bot.evidence.payloads import FailuresEvidence
 from bot.evidence.rows import iso
-from bot.model import CheckStatus, TriageReport
+from bot.model import NO_ROLLBACK_CAUSES, CheckStatus, TriageReport
 from bot.respond.change_lines import diff_lines, provenance
 
 MARKS = {
@@ -35,6 +36,8 @@ def render_text(report: TriageReport) -> str:
             lines.append(f"    ({where})")
         lines += [f"    {line}" for line in diff_lines(c)]
         lines += [f"  also changed: {other.what}" for other in c.also]
+    if v.suspected_change and v.cause not in NO_ROLLBACK_CAUSES:
+        lines += [f"  to undo it: {command}" for command in revert_commands_for(v.suspected_change, report.job.id)]
     if v.rollback_candidate:
         r = v.rollback_candidate
         lines.append(f"  rollback candidate: {r.image} (last success {iso(r.last_success) or 'unknown'})")

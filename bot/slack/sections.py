@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import exitcodes
+from bot.evidence.change_revert import revert_commands_for
 from bot.evidence.payloads import ConsoleEvidence, ExecutionSummary, ExitCodesEvidence, FailuresEvidence, QueueEvidence
 from bot.evidence.rows import iso
 from bot.model import NO_ROLLBACK_CAUSES, Cause, CheckResult, CheckStatus, TriageReport
@@ -140,6 +141,11 @@ def change_blocks(report: TriageReport) -> list[dict[str, Any]]:
         lines.append(line + (f" ({', '.join(extra)})" if extra else ""))
     elif change is not None and verdict.cause in NO_ROLLBACK_CAUSES and verdict.cause is not Cause.HEALTHY:
         lines.append(f"_A rollback would not help: the cause ({verdict.cause.value}) lies outside the job._")
+    if change is not None and verdict.cause not in NO_ROLLBACK_CAUSES:
+        reverts = revert_commands_for(change, report.job.id)
+        if reverts:
+            lines.append(":wrench: *To undo it* (for a person to run):")
+            lines += [f"• {code_span(command, 600)}" for command in reverts[:3]]
     if not lines:
         return []
     return [section(truncate("\n".join(lines), SECTION_TEXT_MAX, note=TRUNCATED))]

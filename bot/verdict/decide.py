@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from bot import exitcodes
 from bot.evidence.activity import is_job_definition_change
+from bot.evidence.change_revert import restored_by_image_rollback
 from bot.evidence.payloads import (
     ConfigChangesEvidence,
     ConsoleEvidence,
@@ -208,8 +209,8 @@ def _attach_change(verdict: Verdict, f: _Findings) -> Verdict:
         return verdict
     rollback = None
     last_good = changes.last_good
-    if (verdict.cause not in NO_ROLLBACK_CAUSES and is_job_definition_change(change) and last_good
-            and last_good.image):
+    if (verdict.cause not in NO_ROLLBACK_CAUSES and is_job_definition_change(change)
+            and restored_by_image_rollback(change) and last_good and last_good.image):
         rollback = RollbackCandidate(last_good.image, last_good.end or last_good.start, last_good.execution)
     return replace(verdict, suspected_change=change, rollback_candidate=rollback)
 
