@@ -92,8 +92,8 @@ def rollback_refusal(verdict: Verdict, job_id: str = "") -> str | None:
     return None
 
 
-def offers_rollback(verdict: Verdict) -> bool:
-    return rollback_refusal(verdict) is None
+def offers_rollback(verdict: Verdict, job_id: str = "") -> bool:
+    return rollback_refusal(verdict, job_id) is None
 
 
 def build_checklist(facts: PlanFacts, *, checklist_id: str, channel: str, opened_by: str,
