@@ -8,7 +8,7 @@ from pathlib import Path
 import bot
 
 PACKAGE = Path(bot.__file__).parent
-CORE = ["model.py", "errors.py", "clock.py", "intake.py", "kql.py", "triage.py", "exitcodes.py", "config.py",
+CORE = ["model.py", "errors.py", "clock.py", "intake.py", "kql.py", "triage.py", "exitcodes.py", "config.py", "text.py",
         "evidence", "verdict", "respond"]
 SDK_PREFIXES = ("azure", "slack_sdk", "slack_bolt", "duckdb", "duckdb_kql", "bot.azure", "bot.emulator")
 

@@ -8,7 +8,6 @@ to roll back when one owns the job, intake limited without suspend/stop, and ver
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,11 +20,11 @@ from bot.evidence.activity import container_diff
 from bot.evidence.change_revert import restored_by_image_rollback, revert_commands_for
 from bot.model import NO_ROLLBACK_CAUSES, Cause, Container, Execution, Job, Owners, Runbook, Verdict
 from bot.respond.change_lines import diff_lines
+from bot.text import is_mention
 
 RECHECK_AFTER_MIN = (5, 15, 30)
 # Tags that say something else deploys the job: a hand-made rollback is undone by its next run.
 PIPELINE_TAGS = ("pipeline", "deployed-by", "managed-by", "jobbot-pipeline")
-_MENTION = re.compile(r"^<(?:@[UW][A-Z0-9]+|!subteam\^[A-Z0-9]+)(?:\|[^<>|]{0,100})?>$")
 
 # How to confirm the verdict before acting on it, per cause (the runbook has the long form).
 CONFIRM: Mapping[Cause, str] = {
@@ -151,7 +150,7 @@ def approvers(owners: Owners | None) -> tuple[str, ...]:
     """The owners that can approve: Slack user and user-group mentions (a plain name cannot be checked)."""
     if owners is None:
         return ()
-    named = [m for m in (owners.primary, *owners.escalation) if m and _MENTION.match(m)]
+    named = [m for m in (owners.primary, *owners.escalation) if m and is_mention(m)]
     return tuple(dict.fromkeys(named))
 
 

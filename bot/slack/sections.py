@@ -15,14 +15,12 @@ from typing import Any, Literal, TypeVar
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
-    Block,
     ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
     PlainTextObject,
-    SectionBlock,
 )
 
 from bot import exitcodes
@@ -32,6 +30,7 @@ from bot.evidence.rows import iso
 from bot.model import NO_ROLLBACK_CAUSES, Cause, CheckResult, CheckStatus, TriageReport
 from bot.respond.change_lines import diff_lines
 from bot.respond.links import iso_interval, log_analytics_url, portal_url
+from bot.slack.kit import block_dict, section
 from bot.slack.limits import (
     ACTION_ID_MAX,
     ACTIONS_ELEMENTS_MAX,
@@ -342,15 +341,6 @@ def actions_blocks(actions: Sequence[ButtonSpec]) -> list[dict[str, Any]]:
 
 
 # --- small helpers ---------------------------------------------------------------------------------
-
-
-def block_dict(block: Block) -> dict[str, Any]:
-    built: dict[str, Any] = block.to_dict()  # slack_sdk validates its limits here
-    return built
-
-
-def section(text: str, *, block_id: str | None = None) -> dict[str, Any]:
-    return block_dict(SectionBlock(block_id=block_id, text=MarkdownTextObject(text=text, verbatim=True)))
 
 
 def _human(length: timedelta) -> str:
