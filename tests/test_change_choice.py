@@ -101,7 +101,8 @@ def test_the_same_write_seen_twice_keeps_the_source_that_knows_the_before() -> N
     body = '{"requestbody": "{\\"properties\\": {\\"template\\": {\\"containers\\": [{\\"name\\": \\"worker\\", ' \
            '\\"image\\": \\"orders:1.5\\"}]}}}"}'
     rows = [{"TimeGenerated": write_at, "CategoryValue": "Administrative",
-             "OperationNameValue": "MICROSOFT.APP/JOBS/WRITE", "ActivityStatusValue": "Succeeded", "Caller": "dev@contoso.com", "ResourceId": JOB_ID,
+             "OperationNameValue": "MICROSOFT.APP/JOBS/WRITE", "ActivityStatusValue": "Succeeded",
+             "Caller": "dev@contoso.com", "ResourceId": JOB_ID,
              "CorrelationId": "c1", "Properties": body}]
     records = change_records(JOB, rows, last_good=(Container("worker", "orders:1.4", 0.5, "1Gi"),),
                              reference=(Container("worker", "orders:1.5", 0.5, "1Gi"),), changed_at=write_at,
