@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     emulator = commands.add_parser("emulator", help="serve the local Azure emulator for a scenario")
     emulator.add_argument("--scenario", required=True)
     emulator.add_argument("--port", type=int, default=0)
+    emulator.add_argument("--shuffle", nargs="?", type=int, const=-1, default=None, metavar="SEED",
+                          help="serve rows and lists in a seeded random order, as Azure promises none "
+                               "(a fresh seed unless given; it is printed)")
     return parser
 
 
@@ -55,7 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "emulator":
             from bot.emulator.server import serve_forever
 
-            serve_forever(args.scenario, args.port)
+            seed = args.shuffle
+            if seed is not None and seed < 0:
+                import random
+
+                seed = random.SystemRandom().randrange(2**32)
+            serve_forever(args.scenario, args.port, shuffle=seed)
             return EXIT_OK
     except InvalidRequest as error:
         print(f"jobbot: {error}", file=sys.stderr)

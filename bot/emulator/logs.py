@@ -33,6 +33,7 @@ from duckdb_kql.translate import TYPE_MAP
 from duckdb_kql.types import kusto_type
 
 from bot.emulator.scenario import Scenario, ScenarioError
+from bot.emulator.shuffle import Shuffle
 from bot.kql import QUERY_DIR, split_rendered
 
 POOL_SIZE = 4
@@ -68,10 +69,15 @@ class StoreClosed(RuntimeError):
 class LogStore:
     """The workspace of one scenario: its DuckDB tables and the query route."""
 
-    def __init__(self, scenario: Scenario, workdir: Path, schema: Schema | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, workdir: Path, schema: Schema | None = None, *, shuffle: Shuffle | None = None
+    ) -> None:
         self.scenario = scenario
+        # With a shuffle, rows are stored and returned in a seeded order: the engine then breaks ties
+        # (`top N`, `arg_max`) differently per seed, as the service may, and results arrive in any order.
+        self.shuffle = shuffle
         self._path = workdir / f"logs-{uuid.uuid4().hex}.duckdb"
-        _build(self._path, schema or load_schema(), scenario)
+        _build(self._path, schema or load_schema(), scenario, shuffle)
         self._connection = duckdb_kql.connect(str(self._path), read_only=True)
         self._cursors: queue.Queue[duckdb.DuckDBPyConnection] = queue.Queue()
         for _ in range(POOL_SIZE):
@@ -127,11 +133,13 @@ class LogStore:
     def run(self, text: str) -> dict[str, Any]:
         """Run one KQL query (blocking) and serialise it the way the service does."""
         known = self._answers.get(text)
-        if known is not None:
-            return copy.deepcopy(known)
-        answer = self._execute(text)
-        self._answers[text] = answer
-        return copy.deepcopy(answer)
+        if known is None:
+            known = self._answers[text] = self._execute(text)
+        answer = copy.deepcopy(known)
+        if self.shuffle is not None:
+            for table in answer["tables"]:
+                table["rows"] = self.shuffle.items(f"rows {table['name']} {text}", table["rows"])
+        return answer
 
     def _execute(self, text: str) -> dict[str, Any]:
         with self._lock:
@@ -196,7 +204,7 @@ _PARTIAL_ERROR = {
 # --- building the database ----------------------------------------------------------------------------
 
 
-def _build(path: Path, schema: Schema, scenario: Scenario) -> None:
+def _build(path: Path, schema: Schema, scenario: Scenario, shuffle: Shuffle | None = None) -> None:
     problems: list[str] = []
     for table in scenario.tables:
         if table not in schema:
@@ -211,6 +219,8 @@ def _build(path: Path, schema: Schema, scenario: Scenario) -> None:
                 [_cell(row.get(c), k, f"tables.{table}[{i}].{c}", problems) for c, k in columns.items()]
                 for i, row in enumerate(rows)
             ]
+            if shuffle is not None:
+                values = shuffle.items(f"table {table}", values)
             if values and not problems:
                 marks = ", ".join("?" for _ in columns)
                 con.executemany(f"INSERT INTO {_ident(table)} VALUES ({marks})", values)
