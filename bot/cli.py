@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scenario", action="append", help="only these scenario files")
 
     serve = commands.add_parser("serve", help="the Slack app and HTTP routes")
-    serve.add_argument("--scenario", default=None, help="serve against the local Azure emulator (also JOBBOT_SCENARIO)")
+    serve.add_argument("--scenario", default=os.environ.get("JOBBOT_SCENARIO"),
+                       help="serve against the local Azure emulator (also JOBBOT_SCENARIO)")
     serve.add_argument("--host", default=os.environ.get("JOBBOT_HOST", "0.0.0.0"))
 
     emulator = commands.add_parser("emulator", help="serve the local Azure emulator for a scenario")
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _check_scenario_files(args)
         if args.command == "triage":
             return _triage(args)
         if args.command == "demo":
@@ -76,10 +78,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except JobbotError as error:
         print(f"jobbot: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE if _is_scenario_error(error) else EXIT_FAILED
     except KeyboardInterrupt:
         return 130
     return EXIT_USAGE
+
+
+def _check_scenario_files(args: argparse.Namespace) -> None:
+    """Every --scenario file must exist and be readable before anything starts: bad input, exit 2."""
+    given = getattr(args, "scenario", None)
+    for path in given if isinstance(given, list) else [given] if given else []:
+        try:
+            with Path(path).open("rb"):
+                pass
+        except OSError as error:
+            raise InvalidRequest(f"scenario file {path}: {error.strerror or error}") from None
+
+
+def _is_scenario_error(error: JobbotError) -> bool:
+    """An invalid scenario file is bad input too. Its error class lives with the emulator, which only
+    scenario mode loads: if that module was never imported, this error cannot be one."""
+    scenario = sys.modules.get("bot.emulator.scenario")
+    return scenario is not None and isinstance(error, scenario.ScenarioError)
 
 
 def _triage(args: argparse.Namespace) -> int:
