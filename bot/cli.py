@@ -49,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         _check_scenario_files(args)
+        if args.command == "demo" or getattr(args, "scenario", None):
+            from bot.extras import require_demo_extra
+
+            require_demo_extra()
         if args.command == "triage":
             return _triage(args)
         if args.command == "demo":

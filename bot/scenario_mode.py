@@ -39,6 +39,9 @@ def scenario_world(
     `shuffle=SEED` serves rows and lists in a seeded order; without it, JOBBOT_EMULATOR_SHUFFLE=1
     (seed from JOBBOT_EMULATOR_SHUFFLE_SEED, else a fresh one) does the same for any command.
     """
+    from bot.extras import require_demo_extra
+
+    require_demo_extra()  # one line naming `jobbot[demo]`, not an ImportError from deep inside
     from bot.emulator.scenario import load_scenario
     from bot.emulator.server import Emulator
     from bot.emulator.shuffle import shuffle_from_env
