@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -59,22 +61,32 @@ def test_shuffled_rows_and_lists_give_the_same_report(path: Path) -> None:
 
 
 def test_the_shuffle_really_reorders_query_rows_and_arm_lists() -> None:
-    """The test above is not vacuous: seeds give different row orders, and one seed always the same."""
+    """The test above is not vacuous: seeds give different orders over HTTP, and one seed always the same."""
     scenario = load_scenario(next(p for p in bundled_scenarios() if p.stem == "app-error"))
-    job = scenario.expect["job"]
-    text = render("failed_executions", job=job, start=scenario.now - timedelta(hours=1), end=scenario.now)
+    job_id = next(j["id"] for j in scenario.jobs if j["name"] == scenario.expect["job"])
+    text = render("failed_executions", job=scenario.expect["job"], start=scenario.now - timedelta(hours=1),
+                  end=scenario.now)
 
-    def rows(seed: int | None) -> list[Any]:
+    def names(seed: int | None) -> tuple[list[str], list[str]]:
         with Emulator(scenario, shuffle=seed) as emulator:
-            world = emulator._world
-            assert world is not None
-            return list(world.logs.run(text)["tables"][0]["rows"])
+            context = ssl.create_default_context(cafile=emulator.ca_file)
+            auth = {"Authorization": "Bearer test", "Content-Type": "application/json"}
+            listed = urllib.request.Request(f"{emulator.url}{job_id}/executions?api-version=2025-01-01", headers=auth)
+            with urllib.request.urlopen(listed, context=context, timeout=30) as response:
+                executions = [e["name"] for e in json.load(response)["value"]]
+            query = urllib.request.Request(f"{emulator.url}/v1/workspaces/{scenario.workspace_id}/query",
+                                           data=json.dumps({"query": text}).encode(), headers=auth)
+            with urllib.request.urlopen(query, context=context, timeout=30) as response:
+                rows = [r[0] for r in json.load(response)["tables"][0]["rows"]]
+        return executions, rows
 
-    plain, one, two, one_again = rows(None), rows(1), rows(2), rows(1)
-    assert len(plain) > 3
-    assert sorted(r[0] for r in one) == sorted(r[0] for r in plain)  # the same executions
+    plain, one, two, one_again = names(None), names(1), names(2), names(1)
     assert one == one_again
-    assert len({json.dumps([r[0] for r in rs]) for rs in (plain, one, two)}) == 3
+    for got in (one, two):
+        assert [sorted(x) for x in got] == [sorted(x) for x in plain]  # the same items
+    for i, what in enumerate(("ARM executions", "query rows")):
+        assert len(plain[i]) > 3, what
+        assert len({json.dumps(got[i]) for got in (plain, one, two)}) == 3, f"{what}: not reordered"
 
 
 def _tied_world() -> dict[str, Any]:
