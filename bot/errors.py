@@ -3,6 +3,7 @@
     JobbotError
     ├── ConfigError            settings or jobbot.yaml invalid (every problem listed at once)
     ├── InvalidRequest         user input refused before anything is queried (bad job name, bad --since)
+    │   └── MissingExtra       an optional extra the command needs is not installed (says what to install)
     ├── JobNotFound            no job of that name; carries close matches
     ├── NotApplicable          a check has nothing to look at for this job (becomes `skipped`)
     └── UpstreamError          an Azure call failed after the SDK's own retries (reason is user-safe)
@@ -27,6 +28,10 @@ class ConfigError(JobbotError):
 
 class InvalidRequest(JobbotError):
     """Input refused with a message fit to show the user as it is."""
+
+
+class MissingExtra(InvalidRequest):
+    """A command needs an optional extra (`jobbot[demo]` …) that is not installed; the message names it."""
 
 
 class JobNotFound(JobbotError):

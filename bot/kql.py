@@ -82,6 +82,17 @@ class CannedQuery:
     def param_names(self) -> tuple[str, ...]:
         return tuple(p for p, _ in self.params)
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The result columns its `// returns:` header declares, in result order."""
+        return _parse_returns(self.text)
+
+    @property
+    def order(self) -> tuple[tuple[str, bool], ...]:
+        """The final ordering the query declares, as (column, descending), most significant first:
+        the keys of its closing `sort by ... | take N` or `top N by ...` (Kusto's default is desc)."""
+        return _parse_order(self.text)
+
 
 # ---------------------------------------------------------------------------------------------------
 # Loading
@@ -112,6 +123,36 @@ def _parse_params(name: str, text: str) -> tuple[tuple[str, str], ...]:
             raise QueryFileError(f"{name}.kql: parameter {pname!r} declared twice")
         params.append((pname, ptype))
     return tuple(params)
+
+
+_RETURNS_LINE_RE: Final = re.compile(r"^//\s*returns:(.*)$", re.MULTILINE)
+_FINAL_ORDER_RE: Final = re.compile(
+    r"\|\s*(?:(?:sort|order)\s+by\s+(?P<sorted>[^|]+)\|\s*(?:take|limit)\s+\d+|top\s+\d+\s+by\s+(?P<top>[^|]+))\s*\Z"
+)
+_ORDER_KEY_RE: Final = re.compile(
+    r"(?P<column>[A-Za-z_][A-Za-z0-9_]*)(?:\s+(?P<dir>asc|desc))?(?:\s+nulls\s+(?:first|last))?"
+)
+
+
+def _parse_returns(text: str) -> tuple[str, ...]:
+    headers = _RETURNS_LINE_RE.findall(text)
+    if len(headers) != 1:
+        return ()
+    return tuple(c.partition(":")[0].strip() for c in headers[0].split(",") if c.strip())
+
+
+def _parse_order(text: str) -> tuple[tuple[str, bool], ...]:
+    code = " ".join(ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("//"))
+    match = _FINAL_ORDER_RE.search(code)
+    if match is None:
+        return ()
+    keys = []
+    for item in (match["sorted"] or match["top"]).split(","):
+        key = _ORDER_KEY_RE.fullmatch(item.strip())
+        if key is None:  # an expression, not a column: no key the rows can be sorted by here
+            return ()
+        keys.append((key["column"], key["dir"] != "asc"))
+    return tuple(keys)
 
 
 @cache

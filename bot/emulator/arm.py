@@ -25,6 +25,7 @@ from aiohttp import web
 
 from bot.emulator import authorization, monitor, servicebus
 from bot.emulator.scenario import MetricSeries, Scenario
+from bot.emulator.shuffle import Shuffle
 
 PAGE_SIZE = 50
 
@@ -72,8 +73,9 @@ class _Environment:
 class ArmWorld:
     """The ARM view of one scenario; `handle` answers a GET on a normalised path."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, *, shuffle: Shuffle | None = None) -> None:
         self.scenario = scenario
+        self.shuffle = shuffle  # lists in no promised order, as ARM serves them
         self.subscriptions = {scenario.subscription.lower()}
         self.resource_groups: set[Key] = set()
         self.jobs: dict[Key, _Job] = {}
@@ -189,7 +191,7 @@ class ArmWorld:
 
     def _list_jobs(self, request: web.Request, m: re.Match[str]) -> web.Response:
         scope = _keys(m, "sub", "rg")
-        return _page(request, [j.body for j in self.jobs.values() if j.key[: len(scope)] == scope])
+        return self._page(request, [j.body for j in self.jobs.values() if j.key[: len(scope)] == scope])
 
     def _job(self, m: re.Match[str]) -> _Job | None:
         return self.jobs.get(_keys(m, "sub", "rg", "job"))
@@ -202,7 +204,7 @@ class ArmWorld:
         job = self._job(m)
         if job is None:
             return _missing("Microsoft.App/jobs", m["job"], m["rg"])
-        return _page(request, job.executions)
+        return self._page(request, job.executions)
 
     def _get_execution(self, request: web.Request, m: re.Match[str]) -> web.Response:
         job = self._job(m)
@@ -237,7 +239,7 @@ class ArmWorld:
 
     def _list_detectors(self, request: web.Request, m: re.Match[str]) -> web.Response:
         job = self._job(m)
-        return _page(request, self._detectors(job)) if job else _missing("Microsoft.App/jobs", m["job"], m["rg"])
+        return self._page(request, self._detectors(job)) if job else _missing("Microsoft.App/jobs", m["job"], m["rg"])
 
     def _get_detector(self, request: web.Request, m: re.Match[str]) -> web.Response:
         job = self._job(m)
@@ -287,7 +289,7 @@ class ArmWorld:
         env = self._environment(m)
         if env is None:
             return _missing("Microsoft.App/managedEnvironments", m["env"], m["rg"])
-        return arm_json({"value": self._diagnostic_settings(env)})
+        return arm_json({"value": self._in_any_order(request, self._diagnostic_settings(env))})
 
     def _get_diagnostic(self, request: web.Request, m: re.Match[str]) -> web.Response:
         env = self._environment(m)
@@ -365,17 +367,29 @@ class ArmWorld:
             events = monitor.activity_items(self.events, m["sub"], request.query)
         except ValueError as exc:
             return arm_error(400, "BadRequest", str(exc))
-        return _page(request, events)
+        return self._page(request, events)
 
     # --- Service Bus -------------------------------------------------------------------------------
 
     def _list_namespaces(self, request: web.Request, m: re.Match[str]) -> web.Response:
         scope = _keys(m, "sub", "rg")
         sub = self.scenario.subscription
-        return _page(
+        return self._page(
             request,
             [servicebus.namespace_body(ns, sub) for ns in self.namespaces.values() if ns.key[: len(scope)] == scope],
         )
+
+    # --- lists ---------------------------------------------------------------------------------------
+
+    def _in_any_order(self, request: web.Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`items` as given, or shuffled by (seed, the list's path and filter) so every page agrees."""
+        if self.shuffle is None:
+            return items
+        query = sorted((k, v) for k, v in request.query.items() if k != "$skiptoken")
+        return self.shuffle.items(f"arm {request.path.lower()} {query}", items)
+
+    def _page(self, request: web.Request, items: list[dict[str, Any]]) -> web.Response:
+        return _page(request, self._in_any_order(request, items))
 
     def _namespace(self, m: re.Match[str]) -> servicebus.Namespace | None:
         return self.namespaces.get(_keys(m, "sub", "rg", "ns"))

@@ -33,6 +33,7 @@ from duckdb_kql.translate import TYPE_MAP
 from duckdb_kql.types import kusto_type
 
 from bot.emulator.scenario import Scenario, ScenarioError
+from bot.emulator.shuffle import Shuffle
 from bot.kql import QUERY_DIR, split_rendered
 
 POOL_SIZE = 4
@@ -78,13 +79,17 @@ class LogStore:
         schema: Schema | None = None,
         *,
         tables: Mapping[str, list[dict[str, Any]]] | None = None,
+        shuffle: Shuffle | None = None,
     ) -> None:
         """`tables` (default: the scenario's Log Analytics tables) are the rows fed to the schema's tables."""
         self.scenario = scenario
+        # With a shuffle, rows are stored and returned in a seeded order: the engine then breaks ties
+        # (`top N`, `arg_max`) differently per seed, as the service may, and results arrive in any order.
+        self.shuffle = shuffle
         self._path = workdir / f"logs-{uuid.uuid4().hex}.duckdb"
         if schema is None:
             schema = {t: c for t, c in load_schema().items() if t not in GRAPH_TABLES}
-        _build(self._path, schema, scenario, scenario.tables if tables is None else tables)
+        _build(self._path, schema, scenario, scenario.tables if tables is None else tables, shuffle)
         self._connection = duckdb_kql.connect(str(self._path), read_only=True)
         self._cursors: queue.Queue[duckdb.DuckDBPyConnection] = queue.Queue()
         for _ in range(POOL_SIZE):
@@ -140,11 +145,13 @@ class LogStore:
     def run(self, text: str) -> dict[str, Any]:
         """Run one KQL query (blocking) and serialise it the way the service does."""
         known = self._answers.get(text)
-        if known is not None:
-            return copy.deepcopy(known)
-        answer = self._execute(text)
-        self._answers[text] = answer
-        return copy.deepcopy(answer)
+        if known is None:
+            known = self._answers[text] = self._execute(text)
+        answer = copy.deepcopy(known)
+        if self.shuffle is not None:
+            for table in answer["tables"]:
+                table["rows"] = self.shuffle.items(f"rows {table['name']} {text}", table["rows"])
+        return answer
 
     def _execute(self, text: str) -> dict[str, Any]:
         with self._lock:
@@ -209,7 +216,8 @@ _PARTIAL_ERROR = {
 # --- building the database ----------------------------------------------------------------------------
 
 
-def _build(path: Path, schema: Schema, scenario: Scenario, tables: Mapping[str, list[dict[str, Any]]]) -> None:
+def _build(path: Path, schema: Schema, scenario: Scenario, tables: Mapping[str, list[dict[str, Any]]],
+           shuffle: Shuffle | None = None) -> None:
     problems: list[str] = []
     for table in tables:
         if table in GRAPH_TABLES and table not in schema:
@@ -227,6 +235,8 @@ def _build(path: Path, schema: Schema, scenario: Scenario, tables: Mapping[str, 
                 [_cell(row.get(c), k, f"{_key_of(table)}[{i}].{c}", problems) for c, k in columns.items()]
                 for i, row in enumerate(rows)
             ]
+            if shuffle is not None:
+                values = shuffle.items(f"table {table}", values)
             if values and not problems:
                 marks = ", ".join("?" for _ in columns)
                 con.executemany(f"INSERT INTO {_ident(table)} VALUES ({marks})", values)

@@ -36,6 +36,7 @@ from bot.emulator.graph import ROUTE as GRAPH_QUERY
 from bot.emulator.graph import ResourceGraph
 from bot.emulator.logs import LogStore, logs_error
 from bot.emulator.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from bot.emulator.shuffle import Shuffle
 from bot.emulator.tls import generate_tls, server_context
 
 Target = Literal["arm", "logs", "queue", "control"]
@@ -61,13 +62,13 @@ class RecordedRequest:
 class _World:
     """Everything served for one loaded scenario."""
 
-    def __init__(self, scenario: Scenario, workdir: Path) -> None:
+    def __init__(self, scenario: Scenario, workdir: Path, shuffle: Shuffle | None = None) -> None:
         self.scenario = scenario
-        self.arm = ArmWorld(scenario)
+        self.arm = ArmWorld(scenario, shuffle=shuffle)
         self.queues = QueueStore(scenario)
         self.faults = FaultPlan(scenario.faults)
         # last: they hold files to release on failure above
-        self.logs = LogStore(scenario, workdir)
+        self.logs = LogStore(scenario, workdir, shuffle=shuffle)
         try:
             self.graph = ResourceGraph(scenario, workdir)
         except BaseException:
@@ -80,9 +81,13 @@ class _World:
 
 
 class Emulator:
-    def __init__(self, scenario: Scenario, *, port: int = 0) -> None:
+    """`shuffle=SEED` serves stored rows, query results and ARM lists in a seeded order (Azure promises
+    none), so a test can prove that nothing shown or decided depends on arrival order."""
+
+    def __init__(self, scenario: Scenario, *, port: int = 0, shuffle: int | None = None) -> None:
         self._scenario = scenario
         self._port = port
+        self._shuffle = Shuffle(shuffle) if shuffle is not None else None
         self._requests: list[RecordedRequest] = []
         self._world: _World | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -104,7 +109,7 @@ class Emulator:
             self._ca_file = workdir / "ca.pem"
             self._ca_file.write_bytes(material.ca_pem)
             context = server_context(material, workdir)
-            self._world = _World(self._scenario, workdir)
+            self._world = _World(self._scenario, workdir, self._shuffle)
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((HOST, self._port))
@@ -197,6 +202,11 @@ class Emulator:
         return f"{self.url}/{account}"
 
     @property
+    def shuffle_seed(self) -> int | None:
+        """The seed rows and lists are shuffled with, or None when they are served as stored."""
+        return self._shuffle.seed if self._shuffle else None
+
+    @property
     def scenario(self) -> Scenario:
         return self._scenario
 
@@ -213,7 +223,7 @@ class Emulator:
         if self._tmp is None:
             self._scenario = scenario
             return
-        self._swap(_World(scenario, Path(self._tmp.name)))
+        self._swap(_World(scenario, Path(self._tmp.name), self._shuffle))
 
     def _swap(self, world: _World) -> None:
         old, self._world = self._world, world
@@ -322,14 +332,16 @@ class Emulator:
             scenario = load_scenario(str(body["path"]))
         else:
             scenario = parse_scenario(body, source="POST /_emulator/scenario")
-        return _World(scenario, Path(self._tmp.name))
+        return _World(scenario, Path(self._tmp.name), self._shuffle)
 
 
-def serve_forever(path: str | Path, port: int = 0) -> None:
+def serve_forever(path: str | Path, port: int = 0, shuffle: int | None = None) -> None:
     """Serve the scenario at `path` until Ctrl-C, printing the URLs clients need."""
-    emulator = Emulator(load_scenario(path), port=port)
+    emulator = Emulator(load_scenario(path), port=port, shuffle=shuffle)
     with emulator:
         print(f"jobbot emulator: scenario {emulator.scenario.name!r} on {emulator.url}")
+        if shuffle is not None:
+            print(f"  shuffling rows and lists with seed {shuffle}  (--shuffle {shuffle} replays this order)")
         print(f"  ARM base URL            {emulator.url}")
         print(f"  Log Analytics endpoint  {emulator.url}  (workspace {emulator.scenario.workspace_id})")
         print(f"  Storage account URL     {emulator.url}/<account>")
