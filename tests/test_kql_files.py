@@ -237,6 +237,7 @@ ROW_KEYS = {
     "exit_codes": ("ExitCode",),
     "failed_executions": ("ExecutionName",),
     "platform_errors": ("Category", "Reason"),
+    "resource_changes": ("id",),  # a change record's id is unique
 }
 
 

@@ -361,7 +361,7 @@ def test_a_missing_or_invalid_scenario_exits_2_naming_the_key(tmp_path: Path,
     from bot.cli import main
 
     assert main(["triage", "job-1", "--scenario", str(tmp_path / "missing.yaml")]) == 2
-    assert "missing.yaml: cannot read" in capsys.readouterr().err
+    assert "missing.yaml: No such file or directory" in capsys.readouterr().err
     path = tmp_path / "typo.yaml"
     job = {"id": JOB_ID, "name": "job-1", "type": "Microsoft.App/jobs", "propertes": {},
            "executions": [{"name": "e-1", "properties": {"status": "Faild"}}]}
