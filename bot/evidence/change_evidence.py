@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.evidence.callers import caller_kind
-from bot.evidence.change_kinds import NOT_RECORDED
+from bot.evidence.change_kinds import NOT_RECORDED, operation_verb, path_shape
 from bot.evidence.change_match import summarised
 from bot.evidence.change_records import ChangeRecord, ChangeSource
 from bot.evidence.change_sources import activity_records, execution_record, resource_graph_records
@@ -52,14 +52,43 @@ def relevant(job: Job, record: ChangeRecord) -> bool:
 
 
 def _one_per_change(records: Sequence[ChangeRecord]) -> list[ChangeRecord]:
-    """Sources that saw the same change (one moment, resource and operation) give one record: the one that
-    knows most of what it was before (a PATCH body cannot say; the execution templates can)."""
-    best: dict[tuple[Any, ...], ChangeRecord] = {}
-    for record in records:
-        key = (record.time, record.resource_id.lower(), record.operation.upper())
-        if key not in best or _knowledge(record) > _knowledge(best[key]):
-            best[key] = record
-    return list(best.values())
+    """Sources that saw the same change give one record: the one that knows most of what it was before (a
+    PATCH body cannot say; Resource Graph and the execution templates can).
+
+    The same change is the same resource and kind of operation (a Resource Graph `Update` is an Activity
+    Log `…/WRITE`) within a minute or so (the two clocks differ by seconds), naming the same properties
+    where both name any."""
+    kept: list[ChangeRecord] = []
+    for record in sorted(records, key=lambda r: r.time.timestamp() if r.time else float("-inf")):
+        twin = next((i for i, k in enumerate(kept) if _same_change(k, record)), None)
+        if twin is None:
+            kept.append(record)
+        elif _knowledge(record) > _knowledge(kept[twin]):
+            kept[twin] = record
+    return kept
+
+
+_WRITES = frozenset({"write", "update", "create"})
+_SAME_CHANGE_S = 90.0
+
+
+def _same_change(a: ChangeRecord, b: ChangeRecord) -> bool:
+    if a.resource_id.lower() != b.resource_id.lower() or _verb(a) != _verb(b):
+        return False
+    if a.time is None or b.time is None:
+        if (a.time, a.operation.upper()) != (b.time, b.operation.upper()):
+            return False
+    elif abs((a.time - b.time).total_seconds()) > _SAME_CHANGE_S:
+        return False
+    if a.source is b.source and a.time != b.time:
+        return False  # one source does not record one change twice
+    paths_a, paths_b = ({path_shape(c.path) for c in r.changes} for r in (a, b))
+    return not paths_a or not paths_b or bool(paths_a & paths_b)
+
+
+def _verb(record: ChangeRecord) -> str:
+    verb = operation_verb(record.operation)
+    return "write" if verb in _WRITES else verb
 
 
 def _knowledge(record: ChangeRecord) -> tuple[int, int, int]:
