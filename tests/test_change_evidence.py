@@ -55,3 +55,16 @@ def test_writes_of_different_properties_at_the_same_moment_stay_apart() -> None:
     body = {"properties": {"configuration": {"replicaTimeout": 600}}}
     records = change_records(JOB, [activity(0, body)], graph_rows=[graph(5, {MAX_EXECUTIONS: ("20", "2")})])
     assert len(records) == 2
+
+
+def test_a_scale_rule_by_position_is_named_as_the_job_names_it() -> None:
+    # Resource Graph writes rules[1]; the one line names the rule from the job as it is now. The path stays.
+    path = "properties.configuration.eventTriggerConfig.scale.rules[1].metadata.queueName"
+    now = {"id": JOB.ref.id, "properties": {"configuration": {"eventTriggerConfig": {"scale": {"rules": [
+        {"name": "parcels-eu", "metadata": {"queueName": "parcels-eu"}},
+        {"name": "parcels-us", "metadata": {"queueName": "parcels-na"}}]}}}}}
+    [record] = change_records(JOB, [], graph_rows=[graph(0, {path: ("parcels-us", "parcels-na")})], current=[now])
+    assert record.what == "scale rule parcels-us queueName parcels-us → parcels-na"
+    assert record.changes[0].path == path
+    [unnamed] = change_records(JOB, [], graph_rows=[graph(0, {path: ("parcels-us", "parcels-na")})])
+    assert unnamed.what == "scale rule [1] queueName parcels-us → parcels-na"

@@ -55,7 +55,7 @@ def test_the_official_change_example_becomes_one_record_without_platform_noise()
     assert record.time == datetime(2021, 11, 19, 14, 29, 9, 921000, tzinfo=UTC)
     # provisioningState Updating -> Succeeded is the platform's bookkeeping, not what someone changed.
     assert record.changes == (PropertyChange("tags.key1", None, "someValue"),)
-    assert record.what == "key1 (none) → someValue"
+    assert record.what == "storage account myStorageAccount key1 (none) → someValue"
 
 
 def test_the_docs_properties_bag_reads_the_string_null_as_absent() -> None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.evidence.callers import caller_kind
+from bot.evidence.change_diff import Index, Item, Key, Segment, format_path, parse_path
 from bot.evidence.change_kinds import NOT_RECORDED, operation_verb, path_shape
 from bot.evidence.change_match import summarised
 from bot.evidence.change_records import ChangeRecord, ChangeSource
@@ -38,8 +39,42 @@ def change_records(job: Job, activity_rows: Iterable[Mapping[str, Any]], *,
             records.append(template)
     kept = _one_per_change([r for r in records if relevant(job, r)])
     principals = [d for d in job.dependencies if _is_guid(d)]
-    ordered = sorted(summarised(kept, job_principals=principals), key=_newest_first)
-    return tuple(ordered)
+    bodies = {str(b.get("id") or "").lower(): b for b in current if isinstance(b, Mapping)}
+    named = [replace(r, what=summarised([_named_items(r, bodies.get(r.resource_id.lower()))],
+                                        job_principals=principals)[0].what) for r in kept]
+    return tuple(sorted(named, key=_newest_first))
+
+
+def _named_items(record: ChangeRecord, body: Mapping[str, Any] | None) -> ChangeRecord:
+    """The record with list positions named as the resource names them, for its one line only: Resource Graph
+    writes `rules[1]`, an on-call engineer knows the rule as `parcels-us` (read from the resource as it is now)."""
+    if body is None:
+        return record
+    return replace(record, changes=tuple(replace(c, path=_name_positions(c.path, body)) for c in record.changes))
+
+
+def _name_positions(path: str, body: Mapping[str, Any]) -> str:
+    try:
+        segments = parse_path(path)
+    except ValueError:
+        return path
+    node: Any = body
+    out: list[Segment] = []
+    for segment in segments:
+        if isinstance(segment, Index) and isinstance(node, list) and 0 <= segment.position < len(node):
+            node = node[segment.position]
+            name = node.get("name") if isinstance(node, Mapping) else None
+            out.append(Item("name", name) if isinstance(name, str) and name else segment)
+            continue
+        out.append(segment)
+        if isinstance(segment, Key) and isinstance(node, Mapping):
+            node = node.get(segment.name)
+        elif isinstance(segment, Item) and isinstance(node, list):
+            node = next((i for i in node if isinstance(i, Mapping) and str(i.get(segment.field)) == segment.value),
+                        None)
+        else:
+            node = None
+    return format_path(out)
 
 
 def relevant(job: Job, record: ChangeRecord) -> bool:

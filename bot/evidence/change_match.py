@@ -99,6 +99,8 @@ def summarise(record: ChangeRecord, *, job_principals: Collection[str] = (),
     primary = min(record.changes, key=lambda c: _SALIENCE.index(change_tag(c, record.kind))
                   if change_tag(c, record.kind) in _SALIENCE else len(_SALIENCE))
     line = _change_line(primary)
+    if record.kind not in (ResourceKind.JOB, ResourceKind.OTHER):
+        line = f"{_label(record.resource_id)} {line}"  # what the job depends on: say which one
     more = len(record.changes) - 1
     return f"{line} (+{more} more)" if more else line
 
@@ -129,6 +131,12 @@ def _special(record: ChangeRecord, principals: set[str], roles: Mapping[str, str
         added = bool(record.changes) and all(c.before is None for c in record.changes)
         done = "removed" if removed else "added" if added else "changed"
         return f"Key Vault {vault} access policy{_policy_owner(record.changes, principals)} {done}"
+    removed = _removed_identities(record.changes)
+    if removed:
+        others = sum(1 for c in record.changes if not c.path.lower().startswith("identity"))
+        names = ", ".join(removed)
+        line = f"user-assigned {'identities' if len(removed) > 1 else 'identity'} {names} removed"
+        return f"{line} (+{others} more)" if others else line
     if verb in LIFECYCLE_VERBS and record.kind == ResourceKind.JOB:
         past = {"start": "started", "stop": "stopped", "suspend": "suspended", "resume": "resumed"}[verb]
         return f"job {name} {past} by hand"
@@ -139,6 +147,24 @@ def _special(record: ChangeRecord, principals: set[str], roles: Mapping[str, str
     if is_deletion(record) and not record.changes:
         return f"{_label(record.resource_id)} deleted"
     return None
+
+
+def _removed_identities(changes: Sequence[PropertyChange]) -> list[str]:
+    """Names of the user-assigned identities a job write took away: one path per identity, or the whole
+    `identity.userAssignedIdentities` map gone (a PUT without it), or the ids missing from the new map."""
+    names: list[str] = []
+    for change in changes:
+        segments = _segments(change.path)
+        keys = [s.name.lower() for s in segments if isinstance(s, Key)]
+        if keys[:2] != ["identity", "userassignedidentities"]:
+            continue
+        if len(keys) == 3 and change.after is None and change.before is not None:
+            names.append(_name(next(s.name for s in segments[2:] if isinstance(s, Key))))
+        elif len(keys) == 2 and isinstance(change.before, Mapping):
+            after = change.after if isinstance(change.after, Mapping) else {}
+            gone = {k.lower() for k in change.before} - {k.lower() for k in after}
+            names.extend(_name(k) for k in change.before if k.lower() in gone)
+    return sorted(set(names))
 
 
 def _policy_owner(changes: Sequence[PropertyChange], principals: set[str]) -> str:
