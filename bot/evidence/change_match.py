@@ -131,11 +131,11 @@ def _special(record: ChangeRecord, principals: set[str], roles: Mapping[str, str
         added = bool(record.changes) and all(c.before is None for c in record.changes)
         done = "removed" if removed else "added" if added else "changed"
         return f"Key Vault {vault} access policy{_policy_owner(record.changes, principals)} {done}"
-    removed = _removed_identities(record.changes)
-    if removed:
+    identities = _removed_identities(record.changes)
+    if identities:
         others = sum(1 for c in record.changes if not c.path.lower().startswith("identity"))
-        names = ", ".join(removed)
-        line = f"user-assigned {'identities' if len(removed) > 1 else 'identity'} {names} removed"
+        names = ", ".join(identities)
+        line = f"user-assigned {'identities' if len(identities) > 1 else 'identity'} {names} removed"
         return f"{line} (+{others} more)" if others else line
     if verb in LIFECYCLE_VERBS and record.kind == ResourceKind.JOB:
         past = {"start": "started", "stop": "stopped", "suspend": "suspended", "resume": "resumed"}[verb]
