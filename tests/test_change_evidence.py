@@ -68,3 +68,17 @@ def test_a_scale_rule_by_position_is_named_as_the_job_names_it() -> None:
     assert record.changes[0].path == path
     [unnamed] = change_records(JOB, [], graph_rows=[graph(0, {path: ("parcels-us", "parcels-na")})])
     assert unnamed.what == "scale rule [1] queueName parcels-us → parcels-na"
+
+
+def test_a_patch_setting_a_whole_list_and_the_property_resource_graph_names_are_one_change() -> None:
+    env = JOB.environment_id
+    patch = {"properties": {"workloadProfiles": [{"name": "Consumption"}, {"name": "D16-batch", "maximumCount": 3}]}}
+    row = activity(0, patch) | {"ResourceId": env.lower(),
+                                "OperationNameValue": "MICROSOFT.APP/MANAGEDENVIRONMENTS/WRITE"}
+    graph_row = graph(9, {"properties.workloadProfiles[1].maximumCount": ("10", "3")})
+    graph_row["properties"]["targetResourceId"] = env
+    [record] = change_records(JOB, [row], graph_rows=[graph_row])
+    assert (record.source, record.changes[0].before, record.changes[0].after) == (
+        ChangeSource.RESOURCE_GRAPH, "10", "3")
+    # The PATCH body named the profiles: position 1 is D16-batch, though the environment itself was not read.
+    assert record.what == "environment env workload profile D16-batch maximumCount 10 → 3"

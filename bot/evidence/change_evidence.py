@@ -39,10 +39,34 @@ def change_records(job: Job, activity_rows: Iterable[Mapping[str, Any]], *,
             records.append(template)
     kept = _one_per_change([r for r in records if relevant(job, r)])
     principals = [d for d in job.dependencies if _is_guid(d)]
-    bodies = {str(b.get("id") or "").lower(): b for b in current if isinstance(b, Mapping)}
+    bodies: dict[str, Mapping[str, Any]] = dict(_seen_bodies(records))
+    bodies.update({str(b.get("id") or "").lower(): b for b in current if isinstance(b, Mapping)})
     named = [replace(r, what=summarised([_named_items(r, bodies.get(r.resource_id.lower()))],
                                         job_principals=principals)[0].what) for r in kept]
     return tuple(sorted(named, key=_newest_first))
+
+
+def _seen_bodies(records: Sequence[ChangeRecord]) -> dict[str, dict[str, Any]]:
+    """What the records' own new values say each resource looks like (a PATCH that set a whole list of
+    workload profiles names them): enough to name list positions where the resource itself was not read."""
+    bodies: dict[str, dict[str, Any]] = {}
+    for record in sorted(records, key=lambda r: r.time.timestamp() if r.time else float("-inf")):
+        for change in record.changes:
+            try:
+                segments = parse_path(change.path)
+            except ValueError:
+                continue
+            names = [s.name for s in segments if isinstance(s, Key)]
+            if not names or len(names) != len(segments) or change.after is None:
+                continue
+            node = bodies.setdefault(record.resource_id.lower(), {})
+            for name in names[:-1]:
+                child = node.get(name)
+                if not isinstance(child, dict):
+                    child = node[name] = {}
+                node = child
+            node[names[-1]] = change.after
+    return bodies
 
 
 def _named_items(record: ChangeRecord, body: Mapping[str, Any] | None) -> ChangeRecord:
@@ -118,7 +142,13 @@ def _same_change(a: ChangeRecord, b: ChangeRecord) -> bool:
     if a.source is b.source and a.time != b.time:
         return False  # one source does not record one change twice
     paths_a, paths_b = ({path_shape(c.path) for c in r.changes} for r in (a, b))
-    return not paths_a or not paths_b or bool(paths_a & paths_b)
+    return not paths_a or not paths_b or any(_within(x, y) or _within(y, x) for x in paths_a for y in paths_b)
+
+
+def _within(path: str, whole: str) -> bool:
+    """`properties.workloadprofiles[*].maximumcount` is within `properties.workloadprofiles` (a PATCH body
+    sets the whole list where Resource Graph names the one property)."""
+    return path == whole or path.startswith(whole + ".") or path.startswith(whole + "[")
 
 
 def _verb(record: ChangeRecord) -> str:
