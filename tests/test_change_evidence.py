@@ -58,14 +58,15 @@ def test_writes_of_different_properties_at_the_same_moment_stay_apart() -> None:
 
 
 def test_a_scale_rule_by_position_is_named_as_the_job_names_it() -> None:
-    # Resource Graph writes rules[1]; the one line names the rule from the job as it is now. The path stays.
+    # Resource Graph writes rules[1]; the rule is named from the job as it is now, in the path and the line.
     path = "properties.configuration.eventTriggerConfig.scale.rules[1].metadata.queueName"
     now = {"id": JOB.ref.id, "properties": {"configuration": {"eventTriggerConfig": {"scale": {"rules": [
         {"name": "parcels-eu", "metadata": {"queueName": "parcels-eu"}},
         {"name": "parcels-us", "metadata": {"queueName": "parcels-na"}}]}}}}}
     [record] = change_records(JOB, [], graph_rows=[graph(0, {path: ("parcels-us", "parcels-na")})], current=[now])
     assert record.what == "scale rule parcels-us queueName parcels-us → parcels-na"
-    assert record.changes[0].path == path
+    assert record.changes[0].path == "properties.configuration.eventTriggerConfig.scale.rules[name=parcels-us]" \
+                                     ".metadata.queueName"
     [unnamed] = change_records(JOB, [], graph_rows=[graph(0, {path: ("parcels-us", "parcels-na")})])
     assert unnamed.what == "scale rule [1] queueName parcels-us → parcels-na"
 
@@ -82,3 +83,14 @@ def test_a_patch_setting_a_whole_list_and_the_property_resource_graph_names_are_
         ChangeSource.RESOURCE_GRAPH, "10", "3")
     # The PATCH body named the profiles: position 1 is D16-batch, though the environment itself was not read.
     assert record.what == "environment env workload profile D16-batch maximumCount 10 → 3"
+
+
+def test_an_environment_variable_by_position_is_named_and_its_value_never_shown() -> None:
+    path = "properties.template.containers[0].env[0].value"
+    now = {"id": JOB.ref.id, "properties": {"template": {"containers": [
+        {"name": "ledger", "env": [{"name": "POINTS_DB", "value": "postgres://ledger@pg/points"}]}]}}}
+    [record] = change_records(JOB, [], graph_rows=[graph(0, {path: ("Host=pg", "postgres://ledger@pg/points")})],
+                              current=[now])
+    assert record.changes[0].path == "properties.template.containers[name=ledger].env[name=POINTS_DB].value"
+    assert record.what == "env POINTS_DB value changed"
+    assert "pg" not in repr(record)

@@ -41,8 +41,7 @@ def change_records(job: Job, activity_rows: Iterable[Mapping[str, Any]], *,
     principals = [d for d in job.dependencies if _is_guid(d)]
     bodies: dict[str, Mapping[str, Any]] = dict(_seen_bodies(records))
     bodies.update({str(b.get("id") or "").lower(): b for b in current if isinstance(b, Mapping)})
-    named = [replace(r, what=summarised([_named_items(r, bodies.get(r.resource_id.lower()))],
-                                        job_principals=principals)[0].what) for r in kept]
+    named = summarised([_named_items(r, bodies.get(r.resource_id.lower())) for r in kept], job_principals=principals)
     return tuple(sorted(named, key=_newest_first))
 
 
@@ -70,8 +69,10 @@ def _seen_bodies(records: Sequence[ChangeRecord]) -> dict[str, dict[str, Any]]:
 
 
 def _named_items(record: ChangeRecord, body: Mapping[str, Any] | None) -> ChangeRecord:
-    """The record with list positions named as the resource names them, for its one line only: Resource Graph
-    writes `rules[1]`, an on-call engineer knows the rule as `parcels-us` (read from the resource as it is now)."""
+    """The record with list positions named as the resource names them: Resource Graph writes `rules[1]` and
+    `containers[0].env[0].value`, an on-call engineer knows `rules[name=parcels-us]` and
+    `containers[name=worker].env[name=DB_HOST].value` (read from the resource as it is now, or as the
+    records' own bodies show it); a position nothing names stays a position."""
     if body is None:
         return record
     return replace(record, changes=tuple(replace(c, path=_name_positions(c.path, body)) for c in record.changes))
