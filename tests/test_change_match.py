@@ -12,6 +12,7 @@ import pytest
 
 from bot.evidence.callers import caller_kind
 from bot.evidence.change_diff import diff_json
+from bot.evidence.change_kinds import NOT_RECORDED
 from bot.evidence.change_match import CAUSE_TAGS, explains, rank, summarise, summarised
 from bot.evidence.change_records import VALUE_CHANGED, ChangeRecord, ChangeSource, PropertyChange, ResourceKind
 
@@ -182,3 +183,12 @@ def test_a_put_without_the_user_assigned_identities_names_the_one_removed() -> N
                     change("properties.configuration.replicaTimeout", 1800, 300))
     assert summarise(shrunk) == "user-assigned identity id-tax-docs removed (+1 more)"
     assert explains("identity", whole) and explains("identity", shrunk)
+
+
+def test_a_patch_setting_a_whole_list_names_its_items() -> None:
+    rules = [{"name": "labels-queue", "type": "azure-queue", "metadata": {"queueName": "labels"}}]
+    patch = record(30, change("properties.configuration.eventTriggerConfig.scale.rules", NOT_RECORDED, rules))
+    assert summarise(patch) == "scale rule labels-queue set"
+    two = record(30, change("properties.configuration.eventTriggerConfig.scale.rules", NOT_RECORDED,
+                            [*rules, {"name": "retry-queue"}]))
+    assert summarise(two) == "scale rules labels-queue, retry-queue set"

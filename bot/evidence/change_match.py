@@ -212,12 +212,25 @@ def _change_line(change: PropertyChange) -> str:
     whole = isinstance(before, Mapping | list) or isinstance(after, Mapping | list)
     if before == NOT_RECORDED:
         # A PATCH body says what it set, not what was there: name the setting, never a made-up before.
-        return f"{label} set" if whole else f"{label} set to {_short(after)}"
+        return f"{_list_label(change.path, after) or label} set" if whole else f"{label} set to {_short(after)}"
     if before is None and whole:
         return f"{label} added"
     if after is None and whole:
         return f"{label} removed"
     return f"{label} {_short(before)} → {_short(after)}"
+
+
+def _list_label(path: str, value: Any) -> str | None:
+    """`…scale.rules` set to a list of named rules -> `scale rule labels-queue` (`scale rules a, b`)."""
+    segments = _segments(path)
+    last = segments[-1] if segments else None
+    if not isinstance(last, Key) or not isinstance(value, list) or not value:
+        return None
+    noun = _NOUNS.get(last.name.lower())
+    names = [str(v.get("name")) for v in value if isinstance(v, Mapping) and v.get("name")]
+    if noun is None or len(names) != len(value):
+        return None
+    return f"{noun}{'s' if len(names) > 1 else ''} {', '.join(names)}"
 
 
 def _path_label(path: str) -> str:
