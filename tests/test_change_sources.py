@@ -218,6 +218,7 @@ def test_a_key_vault_access_policy_removal() -> None:
     [record] = activity_records(rows)
     assert record.kind == ResourceKind.KEY_VAULT and "key-vault-access-policy" in record_tags(record)
     assert [c.path for c in record.changes] == [f"properties.accessPolicies[objectId={PRINCIPAL}]"]
+    assert record.resource_id == VAULT.lower()  # the vault changed; `remove` only names the kind of edit
     assert summarise(record, job_principals=[PRINCIPAL]) == (
         "Key Vault kv-tax access policy of the job's identity removed")
 

@@ -63,7 +63,9 @@ def activity_records(rows: Iterable[Mapping[str, Any]], *,
         if verb == "write" and event.kind == ResourceKind.ROLE_ASSIGNMENT:
             records.append(event.record(_created(event.body("requestbody"))))
         elif verb == "write" and _access_policy(event):
-            records.append(event.record(_access_policy_changes(event)))
+            # …/vaults/kv/accessPolicies/remove names the kind of edit; what changed is the vault.
+            vault = re.sub(r"/accesspolicies/[^/]*/?$", "", event.resource_id, flags=re.IGNORECASE)
+            records.append(replace(event, resource_id=vault).record(_access_policy_changes(event)))
         elif verb == "write":
             body, before = event.body("requestbody"), states.get(key)
             records.append(event.record(_write_changes(before, body, complete.get(key, False))))
