@@ -94,3 +94,11 @@ def test_an_environment_variable_by_position_is_named_and_its_value_never_shown(
     assert record.changes[0].path == "properties.template.containers[name=ledger].env[name=POINTS_DB].value"
     assert record.what == "env POINTS_DB value changed"
     assert "pg" not in repr(record)
+
+
+def test_the_property_the_line_names_comes_first_in_the_diff() -> None:
+    memory = "properties.template.containers[0].resources.memory"
+    storage = "properties.template.containers[0].resources.ephemeralStorage"
+    [record] = change_records(JOB, [], graph_rows=[graph(0, {storage: ("8Gi", "4Gi"), memory: ("4Gi", "2Gi")})])
+    assert [c.path for c in record.changes] == [memory, storage]
+    assert record.what == "memory 4Gi → 2Gi (+1 more)"

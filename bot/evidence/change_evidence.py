@@ -15,7 +15,7 @@ from typing import Any
 from bot.evidence.callers import caller_kind
 from bot.evidence.change_diff import Index, Item, Key, Segment, format_path, parse_path
 from bot.evidence.change_kinds import NOT_RECORDED, operation_verb, path_shape
-from bot.evidence.change_match import summarised
+from bot.evidence.change_match import by_salience, summarised
 from bot.evidence.change_records import ChangeRecord, ChangeSource
 from bot.evidence.change_sources import activity_records, execution_record, resource_graph_records
 from bot.evidence.payloads import SuspectedChange
@@ -42,6 +42,8 @@ def change_records(job: Job, activity_rows: Iterable[Mapping[str, Any]], *,
     bodies: dict[str, Mapping[str, Any]] = dict(_seen_bodies(records))
     bodies.update({str(b.get("id") or "").lower(): b for b in current if isinstance(b, Mapping)})
     named = summarised([_named_items(r, bodies.get(r.resource_id.lower())) for r in kept], job_principals=principals)
+    # The property the one line names comes first in the diff too: the report shows the first few.
+    named = [replace(r, changes=tuple(by_salience(r.changes, r.kind))) for r in named]
     return tuple(sorted(named, key=_newest_first))
 
 

@@ -96,13 +96,20 @@ def summarise(record: ChangeRecord, *, job_principals: Collection[str] = (),
         return special
     if not record.changes:
         return _operation_line(record)
-    primary = min(record.changes, key=lambda c: _SALIENCE.index(change_tag(c, record.kind))
-                  if change_tag(c, record.kind) in _SALIENCE else len(_SALIENCE))
+    primary = by_salience(record.changes, record.kind)[0]
     line = _change_line(primary)
     if record.kind not in (ResourceKind.JOB, ResourceKind.OTHER):
         line = f"{_label(record.resource_id)} {line}"  # what the job depends on: say which one
     more = len(record.changes) - 1
     return f"{line} (+{more} more)" if more else line
+
+
+def by_salience(changes: Iterable[PropertyChange], kind: ResourceKind = ResourceKind.JOB) -> list[PropertyChange]:
+    """The changes, the most telling first (the one the one-line summary names), else in their order."""
+    def salience(change: PropertyChange) -> int:
+        tag = change_tag(change, kind)
+        return _SALIENCE.index(tag) if tag in _SALIENCE else len(_SALIENCE)
+    return sorted(changes, key=salience)
 
 
 def summarised(records: Iterable[ChangeRecord], *, job_principals: Collection[str] = (),
