@@ -48,7 +48,7 @@ async def test_oom_after_image_change_names_the_change_and_the_last_good_image()
     assert verdict.confidence is Confidence.HIGH
     assert verdict.suspected_change is not None
     assert verdict.suspected_change.caller == "deployer@contoso.com"
-    assert "orders:1.4.2 -> contoso.azurecr.io/orders:1.5.0" in verdict.suspected_change.what
+    assert "orders:1.4.2 → contoso.azurecr.io/orders:1.5.0" in verdict.suspected_change.what
     assert verdict.rollback_candidate is not None
     assert verdict.rollback_candidate.image == "contoso.azurecr.io/orders:1.4.2"
     assert {c.name for c in report.checks} >= set(CORE_CHECKS)
