@@ -68,6 +68,8 @@ NEEDS_LEAD_FIX = {
     "change-max-executions-cut": "verdict/decide.py: _attach_change never names a change for saturation",
     "change-not-recorded": "evidence/activity.py suspect(): with no Activity Log write and no template diff, the "
                            "job's systemData write just before the trouble is not named",
+    "change-event-source-deleted": "azure/queues.py, checks/queue_depth.py and checks/scaler.py: a 404 from the queue "
+                                   "read crashes both checks (traceback on stderr) instead of being the evidence",
 }
 CONCLUDES = [pytest.param(p, id=p.stem, marks=[pytest.mark.xfail(reason=NEEDS_LEAD_FIX[p.stem], strict=True)]
                           if p.stem in NEEDS_LEAD_FIX else []) for p in SCENARIOS + BLIND]
