@@ -200,7 +200,13 @@ def test_a_template_diff_without_an_activity_event_falls_back_to_the_jobs_last_m
     late = make_job(last_modified_by="x", last_modified_at=NOW - timedelta(minutes=5))
     assert sus([], ("image a -> b",), job=late) == SuspectedChange(None, None, None, "image a -> b")
     assert sus([], ("image a -> b",), job=job, trouble=None) is not None
-    assert sus([], (), job=job) is None
+    # Written shortly before the trouble with nothing recorded of what changed: named, and where to look.
+    unrecorded = sus([], (), job=job)
+    assert unrecorded is not None and unrecorded.caller == "pipeline-app"
+    assert unrecorded.what.startswith("job configuration changed (") and "infrastructure-as-code" in unrecorded.what
+    older = make_job(last_modified_by="x", last_modified_at=TROUBLE - timedelta(hours=25))
+    assert sus([], (), job=older) is None
+    assert sus([], (), job=job, trouble=None) is None
 
 
 def test_only_changes_to_the_jobs_own_definition_can_be_rolled_back() -> None:

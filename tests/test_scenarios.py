@@ -64,15 +64,7 @@ def test_a_bundled_scenario_with_a_suspected_change_says_which(path: Path) -> No
 
 # Scenarios whose expected verdict waits for a fix outside the change modules (the lead's files): strict, so
 # the fix turns them green and its entry here must go.
-NEEDS_LEAD_FIX = {
-    "change-max-executions-cut": "verdict/decide.py: _attach_change never names a change for saturation",
-    "change-not-recorded": "evidence/activity.py suspect(): with no Activity Log write and no template diff, the "
-                           "job's systemData write just before the trouble is not named",
-    "change-event-source-deleted": "azure/queues.py, checks/queue_depth.py and checks/scaler.py: a 404 from the queue "
-                                   "read crashes both checks (traceback on stderr) instead of being the evidence",
-}
-CONCLUDES = [pytest.param(p, id=p.stem, marks=[pytest.mark.xfail(reason=NEEDS_LEAD_FIX[p.stem], strict=True)]
-                          if p.stem in NEEDS_LEAD_FIX else []) for p in SCENARIOS + BLIND]
+CONCLUDES = [pytest.param(p, id=p.stem) for p in SCENARIOS + BLIND]
 
 
 @pytest.mark.parametrize("path", CONCLUDES)

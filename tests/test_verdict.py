@@ -82,7 +82,9 @@ def queue(depth: int = 0, *, dead_letter: int | None = None, max_executions: int
 
 
 def changes(suspected: SuspectedChange | None = None, *, last_good: LastGood | None = LAST_GOOD,
-            diff: tuple[str, ...] = (), events: tuple[ChangeEvent, ...] = ()) -> CheckResult:
+            diff: tuple[str, ...] | None = None, events: tuple[ChangeEvent, ...] = ()) -> CheckResult:
+    """The change check's finding; a suspected change comes with its template diff unless told otherwise."""
+    diff = ((suspected.what,) if suspected else ()) if diff is None else diff
     return CheckResult("config_changes", CheckStatus.WARN if suspected else CheckStatus.OK, "changes",
                        ConfigChangesEvidence(events, diff, last_good, suspected))
 
@@ -516,3 +518,16 @@ def test_stopped_executions_are_not_successes_and_name_who_stopped_the_job() -> 
     assert (v.cause, v.confidence) == (Cause.UNKNOWN, Confidence.LOW)
     assert v.summary == ("No execution failed in the last hour, but 2 of 4 were stopped (the job was stopped by "
                          "ops@contoso.com): stopped work did not complete, and a stop can leave event scaling off.")
+
+
+def test_no_image_rollback_when_the_template_did_not_change() -> None:
+    write = SuspectedChange(CHANGE_AT, "dev@contoso.com", "MICROSOFT.APP/JOBS/WRITE", "job configuration changed")
+    v = verdict(failures(total=6, failed=6), exit_codes((143, 6)), changes(write, diff=()))
+    assert v.cause is Cause.TIMEOUT and v.suspected_change == write
+    assert v.rollback_candidate is None  # the last good image is the image the job runs today
+
+
+def test_saturation_names_the_change_that_cut_capacity() -> None:
+    cut = SuspectedChange(CHANGE_AT, "pipeline", "MICROSOFT.APP/JOBS/WRITE", "maxExecutions 20 → 2")
+    v = verdict(failures(total=10, running=10), queue(600, running=10, max_executions=10), changes(cut, diff=()))
+    assert v.cause is Cause.SATURATION and v.suspected_change == cut and v.rollback_candidate is None

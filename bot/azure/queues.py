@@ -7,16 +7,18 @@ where the queue is, or the check is skipped with that reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.servicebus.aio import ServiceBusManagementClient
 from azure.storage.queue.aio import QueueClient
 
 from bot.azure.endpoints import Endpoints
 from bot.azure.faults import upstream
 from bot.azure.resources import split_id
-from bot.errors import NotApplicable
+from bot.errors import NotApplicable, ResourceNotFound
 from bot.model import Job, QueueDepth, ScaleRule
 
 
@@ -57,8 +59,11 @@ class QueueDepthReader:
         client = QueueClient(self._endpoints.queue_account_url(account), queue, credential=self._credential,
                              initial_backoff=0.3, increment_base=1, random_jitter_range=0,
                              **self._endpoints.client_kwargs())
-        async with client, upstream("Azure Storage queues"):
-            properties = await client.get_queue_properties()
+        try:
+            async with client, upstream("Azure Storage queues"):
+                properties = await client.get_queue_properties()
+        except ResourceNotFoundError:  # the event source itself is gone: evidence, not a fault
+            raise ResourceNotFound(f"storage queue {account}/{queue}") from None
         return QueueDepth("azure-queue", account, queue, int(properties.approximate_message_count or 0))
 
     async def _servicebus_depth(self, job: Job, metadata: Mapping[str, str]) -> QueueDepth:
@@ -72,7 +77,8 @@ class QueueDepthReader:
         resource_group = metadata.get("resourceGroup") or await self._namespace_group(subscription, namespace)
         client = self._sb(subscription)
         entity: Any
-        async with upstream("Azure Service Bus (ARM)"):
+        async with _missing_as_evidence(f"Service Bus entity {namespace}/{queue or f'{topic}/{subscription_name}'}"), \
+                upstream("Azure Service Bus (ARM)"):
             if queue:
                 entity = await client.queues.get(resource_group, namespace, queue)
                 name = queue
@@ -103,3 +109,12 @@ class QueueDepthReader:
         if group is None:
             raise NotApplicable(f"Service Bus namespace {namespace} is not in subscription {subscription}")
         return group
+
+
+@asynccontextmanager
+async def _missing_as_evidence(what: str) -> AsyncIterator[None]:
+    """A 404 for the entity the scale rule names means it does not exist (deleted, renamed): evidence."""
+    try:
+        yield
+    except ResourceNotFoundError:
+        raise ResourceNotFound(what) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.model import Container, Job, SuspectedChange
@@ -14,6 +14,10 @@ SUCCESS_STATUSES = frozenset({"success", "succeeded"})
 # after which event scaling has been seen to stop silently.
 IDENTITY_OPERATIONS = ("MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/", "MICROSOFT.KEYVAULT/VAULTS/ACCESSPOLICIES/",
                        "MICROSOFT.KEYVAULT/VAULTS/WRITE")
+NOT_RECORDED_WHAT = ("job configuration changed (scale rules, secrets and timeouts are not recorded in execution "
+                     "templates: compare with infrastructure-as-code)")
+# A write of the job this close before the trouble is a suspect even when no log kept what it changed.
+UNRECORDED_WRITE_LOOKBACK = timedelta(hours=24)
 LIFECYCLE_OPERATIONS = ("/START/ACTION", "/STOP/ACTION", "/SUSPEND/ACTION", "/RESUME/ACTION")
 
 
@@ -124,9 +128,7 @@ def suspect(
     lifecycle = next((e for e in before if e.is_lifecycle), None)
     what = "; ".join(diff)
     if job_write is not None:
-        return SuspectedChange(job_write.time, job_write.caller, job_write.operation,
-                               what or "job configuration changed (scale rules, secrets and timeouts are not "
-                               "recorded in execution templates: compare with infrastructure-as-code)")
+        return SuspectedChange(job_write.time, job_write.caller, job_write.operation, what or NOT_RECORDED_WHAT)
     if identity is not None:
         verb = "removed" if identity.operation.upper().endswith("/DELETE") else "changed"
         who = " for the job's managed identity" if _names_principal(identity, deps) else ""
@@ -140,11 +142,15 @@ def suspect(
         return SuspectedChange(lifecycle.time, lifecycle.caller, lifecycle.operation,
                                "job started/stopped/suspended/resumed by hand: event scaling can stop silently "
                                "after this")
+    modified_at = job.last_modified_at
     if what:
-        modified_at = job.last_modified_at
         if modified_at is not None and (trouble_began is None or modified_at <= trouble_began):
             return SuspectedChange(modified_at, job.last_modified_by, "MICROSOFT.APP/JOBS/WRITE", what)
         return SuspectedChange(None, None, None, what)
+    if (modified_at is not None and trouble_began is not None
+            and timedelta(0) <= trouble_began - modified_at <= UNRECORDED_WRITE_LOOKBACK):
+        # The job says it was written shortly before the trouble, and no log kept what changed: say so.
+        return SuspectedChange(modified_at, job.last_modified_by, "MICROSOFT.APP/JOBS/WRITE", NOT_RECORDED_WHAT)
     return None
 
 

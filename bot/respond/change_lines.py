@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.evidence.change_records import CallerKind, PropertyChange
+from bot.evidence.change_records import VALUE_CHANGED, CallerKind, PropertyChange
 from bot.evidence.payloads import SuspectedChange
 
 DIFF_SHOWN = 5
@@ -40,6 +40,9 @@ def provenance(change: SuspectedChange) -> str:
 
 def _line(change: PropertyChange) -> str:
     path = change.path.removeprefix("properties.")
+    if VALUE_CHANGED in (change.before, change.after):  # a secret or env value: only that it changed
+        verb = "added" if change.before is None else "removed" if change.after is None else VALUE_CHANGED
+        return f"{path}: {verb}"
     return f"{path}: {_value(change.before)} → {_value(change.after)}"
 
 

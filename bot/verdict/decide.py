@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from bot import exitcodes
 from bot.evidence.activity import is_job_definition_change
-from bot.evidence.change_revert import restored_by_image_rollback
+from bot.evidence.change_revert import TEMPLATE, restored_by_image_rollback
 from bot.evidence.payloads import (
     ConfigChangesEvidence,
     ConsoleEvidence,
@@ -205,7 +205,7 @@ def _no_failures(f: _Findings, total: int, running: int, when: str) -> Verdict:
 
 
 def _attach_change(verdict: Verdict, f: _Findings) -> Verdict:
-    if verdict.cause in {Cause.HEALTHY, Cause.SATURATION, Cause.UNKNOWN}:
+    if verdict.cause in {Cause.HEALTHY, Cause.UNKNOWN}:
         return verdict
     changes = f.found("config_changes", ConfigChangesEvidence)
     if changes is None or (verdict.cause is Cause.DEPENDENCY and verdict.confidence is Confidence.HIGH):
@@ -215,7 +215,9 @@ def _attach_change(verdict: Verdict, f: _Findings) -> Verdict:
         return verdict
     rollback = None
     last_good = changes.last_good
-    if (verdict.cause not in NO_ROLLBACK_CAUSES and is_job_definition_change(change)
+    # An image rollback helps only when the template changed: with the same template it changes nothing.
+    template_changed = bool(changes.template_diff) or any(c.path.startswith(TEMPLATE) for c in change.changes)
+    if (verdict.cause not in NO_ROLLBACK_CAUSES and is_job_definition_change(change) and template_changed
             and restored_by_image_rollback(change) and last_good and last_good.image):
         rollback = RollbackCandidate(last_good.image, last_good.end or last_good.start, last_good.execution)
     return replace(verdict, suspected_change=change, rollback_candidate=rollback)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from bot.errors import JobbotError
+from bot.errors import JobbotError, ResourceNotFound
 from bot.evidence import executions as ex
 from bot.evidence.deadline import best_effort
 from bot.evidence.payloads import QueueEvidence
@@ -28,7 +28,12 @@ def target_per_execution(rule: ScaleRule) -> int:
 
 async def run(sources: Sources) -> CheckResult:
     """Queue depth (and dead letters) against queueLength x maxExecutions and running executions."""
-    depth = await sources.queue_depth()
+    try:
+        depth = await sources.queue_depth()
+    except ResourceNotFound as missing:
+        # KEDA polls a queue that is not there: nothing will ever start. Say so instead of "skipped".
+        return CheckResult(NAME, CheckStatus.FAIL, f"The event source the scale rule reads does not exist: "
+                           f"{missing.resource_id} (404): no execution can start from it.")
     job = sources.job
     target = target_per_execution(job.rules[0])
     capacity = target * job.max_executions
