@@ -1,6 +1,7 @@
 """`jobbot serve`: the Slack app and the HTTP routes, wired from settings (the composition root).
 
-    POST /slack/events            slash commands and interactivity (signed requests only)
+    POST /slack/events            slash commands and interactivity (signed requests only; absent in
+                                  Socket Mode, where Slack's traffic arrives over the websocket)
     GET  /healthz                 process is up
     GET  /readyz                  config loaded, store reachable
     POST /alerts/azure-monitor    Azure Monitor action-group webhook (the alerts feature)
@@ -28,6 +29,7 @@ from bot.azure.endpoints import Endpoints
 from bot.azure.wiring import azure_readers
 from bot.clock import Clock, SystemClock
 from bot.config import Config, load_config
+from bot.errors import ConfigError
 from bot.features import ROUTES, Endpoint, Services, feature_factories
 from bot.settings import Settings
 from bot.slack.app import bolt_request, build_bolt_app
@@ -52,6 +54,11 @@ class Runtime:
 
 
 def create_app(settings: Settings, config: Config | None = None) -> Starlette:
+    """The ASGI app. Raises ConfigError when Slack would be served over HTTP without a signing secret."""
+    socket_mode = bool(settings.slack_app_token)
+    if not socket_mode and not settings.slack_signing_secret:
+        raise ConfigError(["SLACK_SIGNING_SECRET: required to serve Slack over HTTP "
+                           "(or set SLACK_APP_TOKEN for Socket Mode)"])
     state: dict[str, Runtime] = {}
 
     @contextlib.asynccontextmanager
@@ -93,9 +100,11 @@ def create_app(settings: Settings, config: Config | None = None) -> Starlette:
 
         return endpoint
 
+    # In Socket Mode the HTTP Slack route does not exist: nothing reachable on the port runs commands.
+    slack_routes = [] if socket_mode else [Route("/slack/events", slack_events, methods=["POST"])]
     return Starlette(
         routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
+            *slack_routes,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             *(Route(r.path, feature_route(r.name), methods=list(r.methods)) for r in ROUTES),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,8 +39,11 @@ def build_bolt_app(
         # Single workspace, token known: no auth.test round trip in the 3-second ack path.
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=client.token)
 
-    app = AsyncApp(client=client, signing_secret=signing_secret, authorize=authorize,
-                   process_before_response=False, request_verification_enabled=bool(signing_secret))
+    # Verification is always on: Bolt skips it only for Socket Mode requests (they arrive over the
+    # app-level websocket, not HTTP), so an HTTP request can never bypass the signature check. Without a
+    # configured secret (Socket Mode) a random one makes every HTTP request fail verification with 401.
+    app = AsyncApp(client=client, signing_secret=signing_secret or secrets.token_hex(32), authorize=authorize,
+                   process_before_response=False, request_verification_enabled=True)
     background: set[asyncio.Task[None]] = set()
 
     @app.command(SLASH_COMMAND)
