@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.boundary import print_json, redacted_output
 from bot.errors import ConfigError, InvalidRequest, JobbotError, JobNotFound
 from bot.respond.report_json import report_to_dict
 from bot.respond.text import render_text
@@ -43,6 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from bot.settings import environment_secrets
+
+    # Everything a command prints or logs passes the redaction boundary (the CLI may show console excerpts
+    # to the engineer running it, but never a credential).
+    with redacted_output(environment_secrets()):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "triage":
             return _triage(args)
@@ -83,12 +92,12 @@ def _triage(args: argparse.Namespace) -> int:
     config = load_config(_config_path())
     report = triage_once(spec, since, config, scenario=args.scenario)
     if args.format == "json":
-        print(json.dumps(report_to_dict(report), indent=2))
+        print_json(report_to_dict(report))
     elif args.format == "blocks":
         from bot.slack.blocks import render_blocks
 
         message = render_blocks(report)
-        print(json.dumps({"text": message.text, "blocks": message.blocks}, indent=2))
+        print_json({"text": message.text, "blocks": message.blocks})
     else:
         print(render_text(report), end="")
     return EXIT_OK

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from bot.access import AccessPolicy
 from bot.azure.endpoints import Endpoints
 from bot.azure.wiring import azure_readers
+from bot.boundary import install_log_redaction
 from bot.clock import Clock, SystemClock
 from bot.config import Config, load_config
 from bot.errors import ConfigError
@@ -64,6 +65,8 @@ def create_app(settings: Settings, config: Config | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            # Logs are a boundary too: every handler redacts from start-up on (bot/boundary.py).
+            stack.callback(install_log_redaction(settings.secrets))
             state["runtime"] = await _start(settings, config, stack)
             yield
         state.clear()
@@ -129,7 +132,7 @@ async def _start(settings: Settings, config: Config | None, stack: contextlib.As
     readers = await stack.enter_async_context(azure_readers(credential, endpoints, config))
     store = await asyncio.to_thread(Store.open, settings.database_url, secrets=settings.secrets, clock=clock)
     stack.callback(store.close)
-    client = web_client(settings.slack_bot_token, settings.slack_api_url)
+    client = web_client(settings.slack_bot_token, settings.slack_api_url, secrets=settings.secrets)
 
     async def members(group: str) -> list[str]:
         response = await client.usergroups_users_list(usergroup=group)
@@ -144,7 +147,7 @@ async def _start(settings: Settings, config: Config | None, stack: contextlib.As
     service = CommandService(readers=readers, clock=clock, config=config, client=client)
     access = AccessPolicy(config.raw.get("access"), members)
     bolt = build_bolt_app(client=client, signing_secret=settings.slack_signing_secret, service=service,
-                          access=access, audit=audit)
+                          access=access, audit=audit, secrets=settings.secrets)
     services = Services(settings=settings, config=config, store=store, clock=clock, readers=readers,
                         client=client, commands=service, access=access, audit=audit,
                         replica_id=f"{socket_module.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}")

@@ -27,7 +27,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from bot.alerts.schema import InvalidAlert, UnknownSchema, parse_alert
-from bot.store.redact import redact
+from bot.boundary import LogRedaction
 
 log = logging.getLogger(__name__)
 
@@ -127,17 +127,6 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-class AccessLogRedaction(logging.Filter):
-    """Masks secrets in uvicorn's access log lines, whose request line carries `?token=…` (Azure's plain
-    webhook can only send its secret in the URL)."""
-
-    def __init__(self, secrets: tuple[str, ...]) -> None:
-        super().__init__("jobbot-redaction")
-        self._secrets = secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact(a, self._secrets) if isinstance(a, str) else a for a in record.args)
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg, self._secrets)
-        return True
+# uvicorn's access log prints the request line, whose query string may carry `?token=…` (Azure's plain
+# webhook can only send its secret in the URL): the boundary's log filter masks it like any secret.
+AccessLogRedaction = LogRedaction

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
+import secrets as random_secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,14 +12,18 @@ from urllib.parse import parse_qsl
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import AccessPolicy
 from bot.errors import InvalidRequest
 from bot.slack.commands import Verb, help_text, parse_command
 from bot.slack.handlers import CommandService, Invocation
+from bot.store.redact import redact_data
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,7 @@ def build_bolt_app(
     service: CommandService,
     access: AccessPolicy,
     audit: Audit,
+    secrets: tuple[str, ...] = (),
 ) -> AsyncApp:
     async def authorize(enterprise_id: str | None, team_id: str | None, **_: Any) -> AuthorizeResult:
         # Single workspace, token known: no auth.test round trip in the 3-second ack path.
@@ -42,9 +47,10 @@ def build_bolt_app(
     # Verification is always on: Bolt skips it only for Socket Mode requests (they arrive over the
     # app-level websocket, not HTTP), so an HTTP request can never bypass the signature check. Without a
     # configured secret (Socket Mode) a random one makes every HTTP request fail verification with 401.
-    app = AsyncApp(client=client, signing_secret=signing_secret or secrets.token_hex(32), authorize=authorize,
+    app = AsyncApp(client=client, signing_secret=signing_secret or random_secrets.token_hex(32), authorize=authorize,
                    process_before_response=False, request_verification_enabled=True)
     background: set[asyncio.Task[None]] = set()
+    app.use(_redacting_replies(secrets))
 
     @app.command(SLASH_COMMAND)
     async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
@@ -90,6 +96,38 @@ def build_bolt_app(
         task.add_done_callback(background.discard)
 
     return app
+
+
+class _RedactingAck(AsyncAck):
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.secrets = secrets
+
+    async def __call__(self, text: Any = "", blocks: Any = None, **kwargs: Any) -> BoltResponse:  # type: ignore[override]
+        return await super().__call__(redact_data(text, self.secrets), redact_data(blocks, self.secrets), **kwargs)
+
+
+class _RedactingRespond(AsyncRespond):
+    async def __call__(self, text: Any = "", blocks: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        return await super().__call__(redact_data(text, self.secrets), redact_data(blocks, self.secrets), **kwargs)
+
+    secrets: tuple[str, ...] = ()
+
+
+def _redacting_replies(secrets: tuple[str, ...]) -> Callable[..., Awaitable[Any]]:
+    """Middleware: the request's ack() and respond() redact what they send (the HTTP answer and the
+    response_url post are Slack boundaries too, outside the Web API client)."""
+
+    async def middleware(context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]) -> Any:
+        context["ack"] = _RedactingAck(secrets)
+        if context.response_url:
+            respond = _RedactingRespond(response_url=context.response_url, proxy=context.client.proxy,
+                                        ssl=context.client.ssl)
+            respond.secrets = secrets
+            context["respond"] = respond
+        return await next()
+
+    return middleware
 
 
 async def _tell(respond: Any, text: str) -> None:

@@ -1,7 +1,11 @@
 """The one Slack Web API client: every call goes through here, with retries on 429 (Retry-After), 5xx and
-connection errors, so an alert storm or a rate limit never drops or doubles a post."""
+connection errors, so an alert storm or a rate limit never drops or doubles a post. Every call's
+arguments pass the redaction boundary (bot/boundary.py) on the way out."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -9,12 +13,32 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.store.redact import redact_data, usable_secrets
 
 DEFAULT_API_URL = "https://slack.com/api/"
 
 
-def web_client(token: str, api_url: str = DEFAULT_API_URL) -> AsyncWebClient:
-    return AsyncWebClient(
+class RedactingWebClient(AsyncWebClient):
+    """AsyncWebClient whose every API call (chat.postMessage, chat.update, chat.postEphemeral, views …)
+    has its text, blocks and other arguments redacted. The token travels in a header and is untouched."""
+
+    def __init__(self, *args: Any, secrets: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.secrets = usable_secrets(secrets)
+
+    async def api_call(self, api_method: str, *, json: dict[str, Any] | None = None,  # type: ignore[override]
+                       data: Any = None, params: dict[str, Any] | None = None, **kwargs: Any) -> AsyncSlackResponse:
+        if isinstance(data, dict):
+            data = redact_data(data, self.secrets)
+        return await super().api_call(api_method, json=redact_data(json, self.secrets), data=data,
+                                      params=redact_data(params, self.secrets), **kwargs)
+
+
+def web_client(token: str, api_url: str = DEFAULT_API_URL, secrets: Iterable[str] = ()) -> AsyncWebClient:
+    return RedactingWebClient(
+        secrets=secrets,
         token=token,
         base_url=api_url if api_url.endswith("/") else api_url + "/",
         timeout=15,
