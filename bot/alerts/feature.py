@@ -29,12 +29,14 @@ from bot.alerts.work import ThreadWork
 from bot.alerts.worker import POLL_S, TimerWorker
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.features import Endpoint, Services
+from bot.slack.interactivity import click_origin, from_message
 from bot.slack.posting import DEFAULT_INTERVAL_S, PostingQueue
 from bot.store import Timer
 
 log = logging.getLogger(__name__)
 
 ROUTE = "alerts.azure_monitor"
+ACK_COMMAND = "ack"  # the access rule an Acknowledge click passes (access.commands.ack in jobbot.yaml)
 
 
 def scheduler_clock(world: Clock) -> Clock:
@@ -56,6 +58,7 @@ class AlertsFeature:
         lease_s = config.alerts.lease_s
         default_channel = settings.alert_channel or config.alert_channel
         records = AlertRecords(store)
+        self._records = records
         self.queue = PostingQueue(services.client, interval_s=posting_interval_s)
         self.worker = TimerWorker(store, self.scheduler, services.replica_id,
                                   {DELIVERY: self._on_delivery, WORK: self._on_work, RECOVER: self._on_work,
@@ -128,10 +131,28 @@ class AlertsFeature:
         await ack()
         started = time.monotonic()
         user = str((body.get("user") or {}).get("id") or "")
-        channel = str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or "")
+        channel, message_ts = click_origin(body)
         key = str(action.get("value") or "")
         outcome, target = "error", None
         try:
+            thread = await self._records.thread(key)
+            if thread is None:
+                outcome = "not-found"
+                await self._tell(channel, user, "jobbot has no record of this alert any more.")
+                return
+            target = thread.routing.job
+            # A click counts only on the thread's own message, in its own channel, by someone the access
+            # rules let act there (`access.commands.ack`, else the channel list): a button value copied into
+            # another message, or a forged channel in the payload, acknowledges nothing.
+            if not from_message((channel, message_ts), thread.channel, thread.ts):
+                outcome = "refused"
+                await self._tell(channel, user, "This button does not belong to this message; nothing was done.")
+                return
+            decision = await self._services.access.decide(ACK_COMMAND, user, channel)
+            if not decision.allowed:
+                outcome = "refused"
+                await self._tell(channel, user, f":no_entry: {decision.reason}")
+                return
             result = await self.escalations.acknowledge(key, user)
             if result.thread is None:
                 outcome = "not-found"
@@ -141,7 +162,6 @@ class AlertsFeature:
                 await self._tell(channel, user, f"Already acknowledged by <@{result.ack.user}>.")
             else:
                 outcome = "ok"
-            target = result.thread.routing.job if result.thread else None
         except Exception:  # one handler for the click: log it, tell the user plainly
             log.exception("acknowledging an alert failed", extra={"alert": key})
             await self._tell(channel, user, ":warning: Sorry, acknowledging failed inside jobbot. It has been logged.")
