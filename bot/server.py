@@ -30,7 +30,7 @@ from bot.azure.wiring import azure_readers
 from bot.boundary import install_log_redaction
 from bot.clock import Clock, SystemClock
 from bot.config import Config, load_config
-from bot.errors import ConfigError
+from bot.errors import ConfigError, InvalidRequest
 from bot.features import ROUTES, Endpoint, Services, feature_factories
 from bot.settings import Settings
 from bot.slack.app import bolt_request, build_bolt_app
@@ -74,8 +74,17 @@ def create_app(settings: Settings, config: Config | None = None) -> Starlette:
     async def slack_events(request: Request) -> Response:
         runtime = state["runtime"]
         body = await request.body()
-        bolt_response = await runtime.bolt.async_dispatch(
-            bolt_request(body, dict(request.query_params), dict(request.headers)))
+        try:
+            parsed = bolt_request(body, dict(request.query_params), dict(request.headers))
+        except InvalidRequest as error:  # refused before the signature is even looked at: nothing runs
+            return JSONResponse({"error": str(error)}, status_code=400)
+        try:
+            bolt_response = await runtime.bolt.async_dispatch(parsed)
+        except Exception:  # a signed payload of a shape Bolt cannot route: the sender's fault, not ours
+            log.exception("Slack request could not be dispatched")
+            return JSONResponse({"error": "malformed Slack request"}, status_code=400)
+        if bolt_response.status >= 500:  # Bolt's error handler: a listener failed before its ack (logged)
+            return JSONResponse({"error": "request could not be handled"}, status_code=400)
         return Response(status_code=bolt_response.status, content=bolt_response.body,
                         headers=bolt_response.first_headers_without_set_cookie())
 

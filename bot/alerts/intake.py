@@ -2,7 +2,7 @@
 
     401  no token, or the wrong one (`?token=` or the `X-Jobbot-Token` header, compared in constant time)
     413  body over 256 KB (by Content-Length, and again while reading)
-    400  body is not JSON
+    400  body is not JSON (or is nested deeper than MAX_DEPTH)
     422  JSON, but not a common-schema alert (unknown `schemaId`, no alertId …)
     503  the store could not take it: Azure retries 503, so the alert is not lost
     202  stored durably; processing happens in the background
@@ -32,6 +32,7 @@ from bot.boundary import LogRedaction
 log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024
+MAX_DEPTH = 32
 TOKEN_HEADER = "x-jobbot-token"
 TOKEN_PARAM = "token"
 
@@ -60,8 +61,10 @@ class Webhook:
             return Response(status_code=400)
         try:
             decoded = json.loads(body, parse_constant=_no_constant)
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
             return await self._refuse(400, "malformed JSON", type(error).__name__, started)
+        if _depth_over(decoded, MAX_DEPTH):  # the common schema is a few levels deep; code below recurses
+            return await self._refuse(400, "malformed JSON", f"nested deeper than {MAX_DEPTH}", started)
         try:
             alert = parse_alert(decoded)
         except UnknownSchema as error:
@@ -115,6 +118,20 @@ async def _read(request: Request) -> bytes:
             raise _TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether `value` nests deeper than `limit` (walked without recursion, so any depth is safe)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, depth + 1) for v in item]
+    return False
 
 
 def _without_nul(value: Any) -> Any:

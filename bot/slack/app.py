@@ -137,16 +137,56 @@ async def _tell(respond: Any, text: str) -> None:
         log.warning("could not tell the user about a failure", exc_info=True)
 
 
+MAX_SLACK_BODY = 512 * 1024
+_INTERACTIVE = {"block_actions", "view_submission", "view_closed"}
+
+
+def payload_problem(body: Any) -> str | None:
+    """What makes `body` unlike anything Slack sends to the listeners registered here, or None. Bolt and
+    the listeners index into these fields; a payload of another shape would fail deep inside them."""
+    if not isinstance(body, dict):
+        return "payload is not a JSON object"
+    if body.get("type") not in _INTERACTIVE:
+        return None  # slash commands (form fields), and types Bolt answers 404 for by itself
+    user = body.get("user")
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+        return "payload has no user id"
+    for key in ("channel", "container", "message", "view", "team"):
+        if key in body and body[key] is not None and not isinstance(body[key], dict):
+            return f"payload field {key} is not an object"
+    if body["type"] == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions or not all(
+                isinstance(a, dict) and isinstance(a.get("action_id"), str)
+                and isinstance(a.get("value", ""), str) for a in actions):
+            return "payload actions are not a list of actions"
+    elif not isinstance(body.get("view"), dict):
+        return "payload has no view"
+    return None  # Slack's own payloads are a few KB; a message's blocks stay far below this
+
+
 def bolt_request(body: bytes, query: dict[str, str], headers: dict[str, str]) -> AsyncBoltRequest:
-    """An AsyncBoltRequest that survives Bolt 1.30's parse bug.
+    """An AsyncBoltRequest that survives Bolt 1.30's parse bug, or InvalidRequest for a body or headers no
+    Slack request has (Bolt would answer those with a 500 from deep inside its parsing).
 
     Bolt treats any form body containing the substring "payload" as an interactivity payload, so
     `/jobbot triage payload-worker` (or a channel named #payload-…) parses to {} and gets a 404. Here the
     raw body is kept for signature verification and, when the form has no `payload` field, the fields are
     parsed as the slash command they are.
     """
-    raw = body.decode("utf-8")
-    request = AsyncBoltRequest(body=raw, query=query, headers=headers)  # type: ignore[arg-type]
+    timestamp = {k.lower(): v for k, v in headers.items()}.get("x-slack-request-timestamp", "")
+    if not timestamp.isascii() or not timestamp.isdigit():
+        raise InvalidRequest("X-Slack-Request-Timestamp must be a number of seconds")
+    if len(body) > MAX_SLACK_BODY:
+        raise InvalidRequest("body too large")
+    try:
+        raw = body.decode("utf-8")
+        request = AsyncBoltRequest(body=raw, query=query, headers=headers)  # type: ignore[arg-type]
+    except Exception as error:  # not UTF-8, `payload` not JSON or not an object (Bolt reads it as a dict)
+        raise InvalidRequest("body is not a Slack request") from error
+    problem = payload_problem(request.body)
+    if problem:
+        raise InvalidRequest(problem)
     if request.body == {} and raw and not raw.lstrip().startswith("{"):
         fields = dict(parse_qsl(raw, keep_blank_values=True))
         if "payload" not in fields:
