@@ -15,7 +15,7 @@ import logging
 import os
 import socket as socket_module
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,7 @@ class Runtime:
     clock: Clock
     bolt: Any
     endpoints: dict[str, Endpoint]
+    readiness: list[Callable[[], dict[str, Any]]]
 
 
 def create_app(settings: Settings, config: Config | None = None) -> Starlette:
@@ -100,7 +101,10 @@ def create_app(settings: Settings, config: Config | None = None) -> Starlette:
         except Exception as error:
             log.warning("store not reachable: %s", type(error).__name__)
             return JSONResponse({"status": "store unreachable"}, status_code=503)
-        return JSONResponse({"status": "ready", "jobs_in_catalog": len(runtime.config.jobs)})
+        detail: dict[str, Any] = {"status": "ready", "jobs_in_catalog": len(runtime.config.jobs)}
+        for readiness in runtime.readiness:
+            detail.update(readiness())
+        return JSONResponse(detail)
 
     def feature_route(name: str) -> Endpoint:
         async def endpoint(request: Request) -> Response:
@@ -173,4 +177,5 @@ async def _start(settings: Settings, config: Config | None, stack: contextlib.As
         socket_mode = AsyncSocketModeHandler(bolt, settings.slack_app_token)
         await socket_mode.connect_async()  # type: ignore[no-untyped-call]
         stack.push_async_callback(socket_mode.close_async)
-    return Runtime(settings, config, store, clock, bolt, feature_endpoints)
+    readiness = [f.readiness for f in features if callable(getattr(f, "readiness", None))]  # type: ignore[attr-defined]
+    return Runtime(settings, config, store, clock, bolt, feature_endpoints, readiness)

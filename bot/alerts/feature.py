@@ -36,6 +36,7 @@ from bot.store import Timer
 log = logging.getLogger(__name__)
 
 ROUTE = "alerts.azure_monitor"
+DELIVERY_ATTEMPTS = 6  # 5 s, 10 s, 20 s, 40 s, 80 s apart: about 2.5 min of retries
 ACK_COMMAND = "ack"  # the access rule an Acknowledge click passes (access.commands.ack in jobbot.yaml)
 
 
@@ -63,7 +64,10 @@ class AlertsFeature:
         self.worker = TimerWorker(store, self.scheduler, services.replica_id,
                                   {DELIVERY: self._on_delivery, WORK: self._on_work, RECOVER: self._on_work,
                                    ESCALATE: self._on_escalate},
-                                  lease_s=lease_s, poll_s=poll_s, running={DELIVERY: 4, ESCALATE: 4})
+                                  lease_s=lease_s, poll_s=poll_s, running={DELIVERY: 4, ESCALATE: 4},
+                                  # A delivery that fails this often never will (an unstorable payload):
+                                  # parked, not retried forever. Thread work keeps retrying (Slack outages).
+                                  attempts={DELIVERY: DELIVERY_ATTEMPTS})
         self.service = AlertService(store=store, config=config, readers=services.readers, clock=services.clock,
                                     scheduler=self.scheduler, default_channel=default_channel,
                                     audit=services.audit, wake=self.worker.wake)
@@ -77,6 +81,12 @@ class AlertsFeature:
 
     def endpoints(self) -> dict[str, Endpoint]:
         return {ROUTE: self.webhook}
+
+    def readiness(self) -> dict[str, Any]:
+        """Detail for /readyz: alert deliveries given up on (each also logged at ERROR)."""
+        parked = [{"kind": p.kind, "key": p.key[-60:], "attempts": p.attempts, "at": p.at.isoformat()}
+                  for p in self.worker.parked]
+        return {"alerts_parked": len(parked), "alerts_parked_recent": parked[-5:]}
 
     def register(self, bolt: AsyncApp) -> None:
         bolt.action(ACK_ACTION)(self._on_ack)

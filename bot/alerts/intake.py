@@ -2,7 +2,7 @@
 
     401  no token, or the wrong one (`?token=` or the `X-Jobbot-Token` header, compared in constant time)
     413  body over 256 KB (by Content-Length, and again while reading)
-    400  body is not JSON (or is nested deeper than MAX_DEPTH)
+    400  body is not JSON (or is nested deeper than MAX_DEPTH, or holds text no store can keep)
     422  JSON, but not a common-schema alert (unknown `schemaId`, no alertId …)
     503  the store could not take it: Azure retries 503, so the alert is not lost
     202  stored durably; processing happens in the background
@@ -65,6 +65,8 @@ class Webhook:
             return await self._refuse(400, "malformed JSON", type(error).__name__, started)
         if _depth_over(decoded, MAX_DEPTH):  # the common schema is a few levels deep; code below recurses
             return await self._refuse(400, "malformed JSON", f"nested deeper than {MAX_DEPTH}", started)
+        if not _encodable(decoded):  # a lone surrogate (`"\ud800"`) is valid JSON but no store can keep it
+            return await self._refuse(400, "malformed JSON", "text that is not valid Unicode", started)
         try:
             alert = parse_alert(decoded)
         except UnknownSchema as error:
@@ -132,6 +134,25 @@ def _depth_over(value: Any, limit: int) -> bool:
         elif isinstance(item, list):
             stack += [(v, depth + 1) for v in item]
     return False
+
+
+def _encodable(value: Any) -> bool:
+    """Whether every key and string in `value` encodes as UTF-8 (walked without recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        texts: list[Any] = [item] if isinstance(item, str) else []
+        if isinstance(item, dict):
+            texts += list(item)
+            stack += list(item.values())
+        elif isinstance(item, list):
+            stack += item
+        for text in texts:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def _without_nul(value: Any) -> Any:

@@ -96,4 +96,5 @@ def test_the_bot_still_serves_after_all_that(door: Door) -> None:
     body = slash_command_body("help", response_url=door.slack.response_url("after"))
     response = door.slack_post(body)
     assert response.status_code == 200 and "triage" in response.text
-    assert json.loads(door.http.get("/readyz").text)["status"] == "ready"
+    ready = json.loads(door.http.get("/readyz").text)
+    assert ready["status"] == "ready" and ready["alerts_parked"] == 0
