@@ -14,6 +14,7 @@ from bot.respond.report_json import report_to_dict
 from bot.respond.text import render_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
+GRACEFUL_SHUTDOWN_S = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,6 +105,7 @@ def _triage(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import asyncio
     import dataclasses
     import logging
 
@@ -115,8 +117,19 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(for_serve=True)
     if args.scenario:
         settings = dataclasses.replace(settings, scenario=Path(args.scenario))
+    app = create_app(settings)  # refuses settings it cannot serve (ConfigError: exit 2, no traceback)
+    if settings.slack_app_token:
+        from bot.slack.client import web_client
+        from bot.slack.socket_mode import check_app_token
+
+        # Checked here too, so a refused token is a plain message rather than uvicorn's start-up traceback.
+        asyncio.run(check_app_token(web_client(settings.slack_bot_token, settings.slack_api_url),
+                                    settings.slack_app_token))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(create_app(settings), host=args.host, port=settings.port, log_level="info")
+    # SIGTERM: uvicorn stops accepting, waits this long for requests in flight, then closes them and runs
+    # the shutdown (workers cancelled, Socket Mode closed within its own bound): out within 5 s.
+    uvicorn.run(app, host=args.host, port=settings.port, log_level="info",
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     return EXIT_OK
 
 

@@ -172,10 +172,8 @@ async def _start(settings: Settings, config: Config | None, stack: contextlib.As
         await feature.start()
         stack.push_async_callback(feature.stop)
     if settings.slack_app_token:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+        from bot.slack import socket_mode
 
-        socket_mode = AsyncSocketModeHandler(bolt, settings.slack_app_token)
-        await socket_mode.connect_async()  # type: ignore[no-untyped-call]
-        stack.push_async_callback(socket_mode.close_async)
+        await socket_mode.connect(bolt, settings.slack_app_token, stack)
     readiness = [f.readiness for f in features if callable(getattr(f, "readiness", None))]  # type: ignore[attr-defined]
     return Runtime(settings, config, store, clock, bolt, feature_endpoints, readiness)

@@ -30,10 +30,15 @@ class RedactingWebClient(AsyncWebClient):
 
     async def api_call(self, api_method: str, *, json: dict[str, Any] | None = None,  # type: ignore[override]
                        data: Any = None, params: dict[str, Any] | None = None, **kwargs: Any) -> AsyncSlackResponse:
-        if isinstance(data, dict):
-            data = redact_data(data, self.secrets)
-        return await super().api_call(api_method, json=redact_data(json, self.secrets), data=data,
-                                      params=redact_data(params, self.secrets), **kwargs)
+        return await super().api_call(api_method, json=self._clean(json), data=self._clean(data),
+                                      params=self._clean(params), **kwargs)
+
+    def _clean(self, fields: Any) -> Any:
+        """Every argument redacted but `token`: slack_sdk passes a call's own token (apps.connections.open's
+        app-level token) as that argument and moves it to the Authorization header; it is not text."""
+        if not isinstance(fields, dict):
+            return fields
+        return {k: v if k == "token" else redact_data(v, self.secrets) for k, v in fields.items()}
 
 
 def web_client(token: str, api_url: str = DEFAULT_API_URL, secrets: Iterable[str] = ()) -> AsyncWebClient:
