@@ -111,13 +111,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from bot.config import load_config
     from bot.server import create_app
     from bot.settings import load_settings
 
     settings = load_settings(for_serve=True)
     if args.scenario:
         settings = dataclasses.replace(settings, scenario=Path(args.scenario))
-    app = create_app(settings)  # refuses settings it cannot serve (ConfigError: exit 2, no traceback)
+    # Both refuse what they cannot serve here, before uvicorn starts (ConfigError: exit 2, no traceback).
+    app = create_app(settings, load_config(settings.config_path))
     if settings.slack_app_token:
         from bot.slack.client import web_client
         from bot.slack.socket_mode import check_app_token
