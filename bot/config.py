@@ -43,6 +43,7 @@ class Config:
     directory: Mapping[str, str] = field(default_factory=dict)  # owner names in tags -> Slack user/group ids
     jobs: Mapping[str, JobEntry] = field(default_factory=dict)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    audit_retention_days: int = 90  # audit rows older than this are pruned
     raw: Mapping[str, Any] = field(default_factory=dict)  # sections owned by later features (access, alerts)
 
     def job(self, name: str) -> JobEntry | None:
@@ -92,6 +93,7 @@ def parse_config(raw: Any, origin: str = "config") -> Config:
         directory={k.lower(): v for k, v in parsed.slack.user_groups.items()},
         jobs=jobs,
         alerts=AlertsConfig(float(alerts.group_window_min), float(alerts.escalate_after_min), float(alerts.lease_s)),
+        audit_retention_days=parsed.audit.retention_days,
         # Sections read as plain mappings elsewhere (access) are the validated ones, defaults filled in.
         raw={**raw, "access": parsed.access.model_dump()},
     )

@@ -79,12 +79,17 @@ class Alerts(_Strict):
     lease_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
 
 
+class Audit(_Strict):
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
+
+
 class ConfigFile(_Strict):
     azure: Annotated[Azure, Section] = Azure()
     slack: Annotated[Slack, Section] = Slack()
     jobs: Annotated[dict[str, Annotated[Job, Section]], Section] = {}
     access: Annotated[Access, Section] = Access()
     alerts: Annotated[Alerts, Section] = Alerts()
+    audit: Annotated[Audit, Section] = Audit()
 
 
 def problems_of(error: ValidationError, origin: str) -> list[str]:

@@ -17,6 +17,7 @@ import socket as socket_module
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -129,6 +130,27 @@ def create_app(settings: Settings, config: Config | None = None) -> Starlette:
     )
 
 
+AUDIT_PRUNE_EVERY_S = 3600.0
+
+
+async def _prune_audit(store: Store, clock: Clock, retention_days: int) -> None:
+    """Keep the audit trail to its retention (`audit.retention_days`): at start, then every hour."""
+    while True:
+        try:
+            pruned = await store.audit.prune(clock.now() - timedelta(days=retention_days))
+            if pruned:
+                log.info("pruned %d audit entries older than %d days", pruned, retention_days)
+        except Exception:
+            log.warning("could not prune the audit trail", exc_info=True)
+        await asyncio.sleep(AUDIT_PRUNE_EVERY_S)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _start(settings: Settings, config: Config | None, stack: contextlib.AsyncExitStack) -> Runtime:
     config = config or load_config(settings.config_path)
     if settings.scenario:
@@ -145,6 +167,8 @@ async def _start(settings: Settings, config: Config | None, stack: contextlib.As
     readers = await stack.enter_async_context(azure_readers(credential, endpoints, config))
     store = await asyncio.to_thread(Store.open, settings.database_url, secrets=settings.secrets, clock=clock)
     stack.callback(store.close)
+    pruning = asyncio.create_task(_prune_audit(store, clock, config.audit_retention_days), name="audit-prune")
+    stack.push_async_callback(_cancel, pruning)
     client = web_client(settings.slack_bot_token, settings.slack_api_url, secrets=settings.secrets)
 
     async def members(group: str) -> list[str]:

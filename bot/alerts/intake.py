@@ -1,6 +1,7 @@
 """`POST /alerts/azure-monitor`: the action-group webhook. Refuse what is not ours, store what is, answer.
 
-    401  no token, or the wrong one (`?token=` or the `X-Jobbot-Token` header, compared in constant time)
+    401  no token, or the wrong one (`?token=` or the `X-Jobbot-Token` header, compared in constant time);
+         audited once a minute at most, with the count of those not recorded one by one
     413  body over 256 KB (by Content-Length, and again while reading)
     400  body is not JSON (or is nested deeper than MAX_DEPTH, or holds text no store can keep)
     422  JSON, but not a common-schema alert (unknown `schemaId`, no alertId …)
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024
 MAX_DEPTH = 32
+FAILED_AUTH_WINDOW_S = 60.0
 TOKEN_HEADER = "x-jobbot-token"
 TOKEN_PARAM = "token"
 
@@ -41,15 +43,19 @@ Audit = Callable[..., Awaitable[None]]
 
 
 class Webhook:
-    def __init__(self, *, token: str, accept: Accept, audit: Audit) -> None:
+    def __init__(self, *, token: str, accept: Accept, audit: Audit,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._token = token.encode()
         self._accept = accept
         self._audit = audit
+        self._monotonic = monotonic
+        self._failed_window = -FAILED_AUTH_WINDOW_S  # start of the current failed-auth window
+        self._failed_unrecorded = 0
 
     async def __call__(self, request: Request) -> Response:
         started = time.monotonic()
         if not self._authorized(request):
-            return await self._refuse(401, "unauthorized", "missing or wrong token", started)
+            return await self._unauthorized(started)
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > MAX_BODY:
             return await self._refuse(413, "too large", f"Content-Length {length}", started)
@@ -89,6 +95,17 @@ class Webhook:
         # answer time tells nothing about the token, not even its length.
         match = hmac.compare_digest(hashlib.sha256(given.encode()).digest(), hashlib.sha256(self._token).digest())
         return bool(self._token) and match
+
+    async def _unauthorized(self, started: float) -> Response:
+        """A 401, audited and logged at most once per window with the count of those it stands for:
+        a flood of bad tokens costs one row a minute, not one row a request."""
+        now = self._monotonic()
+        if now - self._failed_window < FAILED_AUTH_WINDOW_S:
+            self._failed_unrecorded += 1
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        earlier, self._failed_unrecorded, self._failed_window = self._failed_unrecorded, 0, now
+        detail = "missing or wrong token" + (f" (and {earlier} more in the previous window)" if earlier else "")
+        return await self._refuse(401, "unauthorized", detail, started)
 
     async def _refuse(self, status: int, error: str, detail: str, started: float) -> Response:
         log.info("alert webhook refused a request: %s (%s)", error, status)
