@@ -36,7 +36,13 @@ class LogRedaction(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         clean = self._clean
         if isinstance(record.msg, str):
-            record.msg = clean(record.msg)
+            template = clean(record.msg)
+            if template != record.msg and record.args:
+                # A placeholder sat in a secret-shaped span (`"password=%s"`): render the line, then redact
+                # it whole, so the secret is masked and the arguments still match.
+                record.msg, record.args = clean(record.getMessage()), None
+            else:
+                record.msg = template
         if isinstance(record.args, tuple):
             record.args = tuple(self._arg(a) for a in record.args)
         elif isinstance(record.args, dict):
@@ -44,7 +50,9 @@ class LogRedaction(logging.Filter):
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = clean(record.exc_text)
+            # Formatters print exc_text when it is set; the exception object itself (its message may quote a
+            # secret) goes no further than here.
+            record.exc_text, record.exc_info = clean(record.exc_text), None
         if record.stack_info:
             record.stack_info = clean(record.stack_info)
         for key, value in list(vars(record).items()):

@@ -187,3 +187,28 @@ def test_slack_logs_and_audit_carry_no_planted_secret(tmp_path: Path, logs: Line
     finally:
         store.close()
     assert entries and leaks(repr(entries)) == []
+
+
+@pytest.mark.parametrize(("template", "arg"), [("connecting with password=%s", "Zqvleakpwdpair"),
+                                               ("url %s", PLANTED["Zqvleakurlpass"]),
+                                               ("Authorization: Bearer %s", "Zqvleakbearerheader")])
+def test_a_secret_passed_as_a_log_argument_is_masked_and_the_line_still_formats(template: str, arg: str) -> None:
+    from bot.boundary import install_log_redaction
+
+    handler = Lines()
+    logger = logging.getLogger("jobbot.test.redaction")
+    logger.addHandler(handler)
+    logger.propagate = False
+    uninstall = install_log_redaction(KNOWN)
+    try:
+        logger.warning(template, arg)
+        try:
+            raise RuntimeError("failed with " + template % arg)
+        except RuntimeError:
+            logger.exception("boom %s", "x")
+    finally:
+        uninstall()
+        logger.removeHandler(handler)
+    logged = "\n".join(handler.lines)
+    assert leaks(logged) == [] and "[REDACTED]" in logged and "boom x" in logged
+    assert len(handler.lines) == 2 and handler.lines[0].startswith(f"jobbot.test.redaction {template.split('%')[0]}")
