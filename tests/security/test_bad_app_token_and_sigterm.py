@@ -7,6 +7,9 @@ Both run the real command line in a child process, against a fake Slack and the 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import os
 import re
 import signal
@@ -17,8 +20,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from aiohttp import web
 
 from tests.support.slack_fake import FakeSlack
 
@@ -93,3 +99,88 @@ def test_sigterm_ends_serve_within_5_s_with_a_request_in_flight(tmp_path: Path, 
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+@contextlib.contextmanager
+def socket_mode_server(app_token: str) -> Iterator[tuple[str, list[str]]]:
+    """Slack's Socket Mode on 127.0.0.1: `apps.connections.open` (for `app_token` only, which proves the
+    token reaches Slack intact through the redacting client) and a websocket that says hello and stays
+    open. Yields the Web API base URL."""
+    seen: list[str] = []
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    state: dict[str, Any] = {}
+
+    async def link(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        seen.append("connected")
+        await ws.send_str(json.dumps({"type": "hello", "num_connections": 1}))
+        async for _ in ws:
+            pass
+        return ws
+
+    async def connections_open(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {app_token}":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{state['port']}/link"})
+
+    async def start() -> None:
+        app = web.Application()
+        app.router.add_get("/link", link)
+        app.router.add_post("/api/apps.connections.open", connections_open)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        state["runner"], state["port"] = runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        ready.set()
+
+    thread = threading.Thread(target=lambda: (asyncio.set_event_loop(loop), loop.run_until_complete(start()),
+                                              loop.run_forever()), daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        yield f"http://127.0.0.1:{state['port']}/api/", seen
+    finally:
+        asyncio.run_coroutine_threadsafe(state["runner"].cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+def test_socket_mode_serves_no_http_slack_route_and_ends_within_5_s_on_sigterm(tmp_path: Path) -> None:
+    token = "xapp-1-A0JOBBOT-1-sockettoken"
+    with FakeSlack.in_thread() as slack, socket_mode_server(token) as (api_url, seen):
+        env = {**environment(tmp_path, slack, SLACK_APP_TOKEN=token), "JOBBOT_SLACK_API_URL": api_url}
+        child = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"], cwd=tmp_path,
+                                 env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        lines: list[str] = []
+        ready = threading.Event()
+
+        def read() -> None:
+            assert child.stderr is not None
+            for line in child.stderr:
+                lines.append(line)
+                if "Uvicorn running on" in line:
+                    ready.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        try:
+            assert ready.wait(60), "".join(lines)[-2000:]
+            assert seen[:1] == ["connected"], "Socket Mode connected"
+            port = int(re.search(r"http://127\.0\.0\.1:(\d+)", "".join(lines)).group(1))  # type: ignore[union-attr]
+            body = b"token=x&command=%2Fjobbot&text=help&user_id=U0X&channel_id=C0X"
+            answer = httpx.post(f"http://127.0.0.1:{port}/slack/events", content=body, trust_env=False,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+            assert answer.status_code == 404
+            started = time.monotonic()
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pytest.fail("jobbot serve in Socket Mode was still running 10 s after SIGTERM")
+            assert time.monotonic() - started < 5
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
