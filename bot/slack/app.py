@@ -108,10 +108,12 @@ class _RedactingAck(AsyncAck):
 
 
 class _RedactingRespond(AsyncRespond):
+    def __init__(self, secrets: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.secrets = secrets
+
     async def __call__(self, text: Any = "", blocks: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
         return await super().__call__(redact_data(text, self.secrets), redact_data(blocks, self.secrets), **kwargs)
-
-    secrets: tuple[str, ...] = ()
 
 
 def _redacting_replies(secrets: tuple[str, ...]) -> Callable[..., Awaitable[Any]]:
@@ -121,10 +123,8 @@ def _redacting_replies(secrets: tuple[str, ...]) -> Callable[..., Awaitable[Any]
     async def middleware(context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]) -> Any:
         context["ack"] = _RedactingAck(secrets)
         if context.response_url:
-            respond = _RedactingRespond(response_url=context.response_url, proxy=context.client.proxy,
-                                        ssl=context.client.ssl)
-            respond.secrets = secrets
-            context["respond"] = respond
+            context["respond"] = _RedactingRespond(secrets, response_url=context.response_url,
+                                                   proxy=context.client.proxy, ssl=context.client.ssl)
         return await next()
 
     return middleware
