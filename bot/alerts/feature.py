@@ -154,7 +154,7 @@ class AlertsFeature:
             # A click counts only on the thread's own message, in its own channel, by someone the access
             # rules let act there (`access.commands.ack`, else the channel list): a button value copied into
             # another message, or a forged channel in the payload, acknowledges nothing.
-            if not from_message((channel, message_ts), thread.channel, thread.ts):
+            if not from_message((channel, message_ts), thread.channel or thread.routing.channel, thread.ts):
                 outcome = "refused"
                 await self._tell(channel, user, "This button does not belong to this message; nothing was done.")
                 return
