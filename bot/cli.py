@@ -4,12 +4,12 @@ alert webhook, or run the local Azure emulator alone."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.boundary import print_json, redacted_output
 from bot.errors import ConfigError, InvalidRequest, JobbotError, JobNotFound
 from bot.respond.report_json import report_to_dict
 from bot.respond.text import render_text
@@ -36,6 +36,7 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
     return port
+GRACEFUL_SHUTDOWN_S = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,6 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from bot.settings import environment_secrets
+
+    # Everything a command prints or logs passes the redaction boundary (the CLI may show console excerpts
+    # to the engineer running it, but never a credential).
+    with redacted_output(environment_secrets()):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         _check_scenario_files(args)
         if args.command == "demo" or getattr(args, "scenario", None):
@@ -162,28 +172,43 @@ def _triage(args: argparse.Namespace) -> int:
     config = load_config(_config_path())
     report = triage_once(spec, since, config, scenario=args.scenario)
     if args.format == "json":
-        print(json.dumps(report_to_dict(report), indent=2))
+        print_json(report_to_dict(report))
     elif args.format == "blocks":
         from bot.slack.blocks import render_blocks
 
         message = render_blocks(report)
-        print(json.dumps({"text": message.text, "blocks": message.blocks}, indent=2))
+        print_json({"text": message.text, "blocks": message.blocks})
     else:
         print(render_text(report), end="")
     return EXIT_OK
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     import uvicorn
 
+    from bot.config import load_config
     from bot.serve_info import configure_logging, serve_settings, startup_lines
     from bot.server import create_app
 
     settings = serve_settings(scenario=args.scenario, port=args.port)
     configure_logging(args.log_level)
+    # Both refuse what they cannot serve here, before uvicorn starts (ConfigError: exit 2, no traceback).
+    app = create_app(settings, load_config(settings.config_path))
+    if settings.slack_app_token:
+        from bot.slack.client import web_client
+        from bot.slack.socket_mode import check_app_token
+
+        # Checked here too, so a refused token is a plain message rather than uvicorn's start-up traceback.
+        asyncio.run(check_app_token(web_client(settings.slack_bot_token, settings.slack_api_url),
+                                    settings.slack_app_token))
     for line in startup_lines(settings, args.host):
         print(line, file=sys.stderr, flush=True)
-    uvicorn.run(create_app(settings), host=args.host, port=settings.port, log_level=args.log_level)
+    # SIGTERM: uvicorn stops accepting, waits this long for requests in flight, then closes them and runs
+    # the shutdown (workers cancelled, Socket Mode closed within its own bound): out within 5 s.
+    uvicorn.run(app, host=args.host, port=settings.port, log_level=args.log_level,
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     return EXIT_OK
 
 

@@ -9,14 +9,8 @@ from typing import Any
 
 import yaml
 
+from bot.config_schema import ConfigFile, ValidationError, problems_of
 from bot.errors import ConfigError
-
-_TOP = {"azure", "slack", "jobs", "access", "alerts"}
-_ACCESS = {"channels", "commands"}
-_AZURE = {"subscriptions", "workspace_id", "log_destination", "check_deadline_s"}
-_SLACK = {"alert_channel", "user_groups"}
-_JOB = {"resource_group", "subscription", "channel", "owners", "runbooks", "queue", "post_console_excerpts"}
-_ALERTS = {"group_window_min", "escalate_after_min", "lease_s"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +43,7 @@ class Config:
     directory: Mapping[str, str] = field(default_factory=dict)  # owner names in tags -> Slack user/group ids
     jobs: Mapping[str, JobEntry] = field(default_factory=dict)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    audit_retention_days: int = 90  # audit rows older than this are pruned
     raw: Mapping[str, Any] = field(default_factory=dict)  # sections owned by later features (access, alerts)
 
     def job(self, name: str) -> JobEntry | None:
@@ -67,83 +62,38 @@ def load_config(path: str | Path | None) -> Config:
 
 
 def parse_config(raw: Any, origin: str = "config") -> Config:
-    problems: list[str] = []
+    """Validate `raw` (the parsed YAML) against the typed schema; ConfigError lists every problem at once."""
+    if raw is None:
+        raw = {}
     if not isinstance(raw, dict):
         raise ConfigError([f"{origin}: the top level must be a mapping"])
-    problems += [f"{origin}: {key}: unknown key" for key in raw if key not in _TOP]
-    azure = raw.get("azure") or {}
-    problems += [f"{origin}: azure.{key}: unknown key" for key in azure if key not in _AZURE]
-    subscriptions = azure.get("subscriptions") or []
-    if not isinstance(subscriptions, list) or not all(isinstance(s, str) for s in subscriptions):
-        problems.append(f"{origin}: azure.subscriptions: must be a list of subscription ids")
-        subscriptions = []
-    deadline = azure.get("check_deadline_s", 4.0)
-    if not isinstance(deadline, int | float) or not 0.5 <= float(deadline) <= 60:
-        problems.append(f"{origin}: azure.check_deadline_s: must be a number of seconds from 0.5 to 60")
-        deadline = 4.0
-    access = raw.get("access") or {}
-    problems += [f"{origin}: access.{key}: unknown key" for key in access if key not in _ACCESS]
-    for command, rule in (access.get("commands") or {}).items():
-        if not isinstance(rule, dict) or set(rule) - {"users", "user_groups", "channels"}:
-            problems.append(f"{origin}: access.commands.{command}: takes users, user_groups and channels")
-    slack = raw.get("slack") or {}
-    problems += [f"{origin}: slack.{key}: unknown key" for key in slack if key not in _SLACK]
-    jobs: dict[str, JobEntry] = {}
-    for name, entry in (raw.get("jobs") or {}).items():
-        entry = entry or {}
-        if not isinstance(entry, dict):
-            problems.append(f"{origin}: jobs.{name}: must be a mapping")
-            continue
-        problems += [f"{origin}: jobs.{name}.{key}: unknown key" for key in entry if key not in _JOB]
-        jobs[str(name).lower()] = JobEntry(
-            name=str(name),
-            resource_group=entry.get("resource_group"),
-            subscription=entry.get("subscription"),
-            channel=entry.get("channel"),
-            owners=entry.get("owners") or {},
-            runbooks=entry.get("runbooks") or {},
-            queue=entry.get("queue") or {},
-            post_console_excerpts=bool(entry.get("post_console_excerpts", False)),
+    try:
+        parsed = ConfigFile.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(problems_of(error, origin)) from None
+    jobs = {
+        name.lower(): JobEntry(
+            name=name,
+            resource_group=entry.resource_group,
+            subscription=entry.subscription,
+            channel=entry.channel,
+            owners=entry.owners.model_dump(exclude_defaults=True),
+            runbooks=dict(entry.runbooks),
+            queue=dict(entry.queue),
+            post_console_excerpts=entry.post_console_excerpts,
         )
-    alerts, alert_problems = _alerts_section(raw.get("alerts"), raw.get("jobs"), origin)
-    problems += alert_problems
-    if problems:
-        raise ConfigError(problems)
+        for name, entry in parsed.jobs.items()
+    }
+    alerts = parsed.alerts
     return Config(
-        subscriptions=tuple(subscriptions),
-        workspace_id=azure.get("workspace_id"),
-        check_deadline_s=float(deadline),
-        alert_channel=slack.get("alert_channel"),
-        directory={str(k).lower(): str(v) for k, v in (slack.get("user_groups") or {}).items()},
+        subscriptions=tuple(parsed.azure.subscriptions),
+        workspace_id=parsed.azure.workspace_id,
+        check_deadline_s=float(parsed.azure.check_deadline_s),
+        alert_channel=parsed.slack.alert_channel,
+        directory={k.lower(): v for k, v in parsed.slack.user_groups.items()},
         jobs=jobs,
-        alerts=alerts,
-        raw=raw,
+        alerts=AlertsConfig(float(alerts.group_window_min), float(alerts.escalate_after_min), float(alerts.lease_s)),
+        audit_retention_days=parsed.audit.retention_days,
+        # Sections read as plain mappings elsewhere (access) are the validated ones, defaults filled in.
+        raw={**raw, "access": parsed.access.model_dump()},
     )
-
-
-def _alerts_section(section: Any, jobs: Any, origin: str) -> tuple[AlertsConfig, list[str]]:
-    """The `alerts:` section, and each job's `owners.escalate_after_min` (alerts are what escalates)."""
-    problems: list[str] = []
-    section = section or {}
-    if not isinstance(section, dict):
-        return AlertsConfig(), [f"{origin}: alerts: must be a mapping"]
-    problems += [f"{origin}: alerts.{key}: unknown key" for key in section if key not in _ALERTS]
-    # Bounds: a window or delay of zero would group or escalate nothing; a lease below a second would
-    # hand work to another replica while the first is still doing it.
-    limits = {"group_window_min": (0.01, 24 * 60), "escalate_after_min": (0.01, 24 * 60), "lease_s": (1, 3600)}
-    values: dict[str, float] = {}
-    for key, (low, high) in limits.items():
-        value = section.get(key)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= float(value) <= high:
-            problems.append(f"{origin}: alerts.{key}: must be a number from {low:g} to {high:g}")
-            continue
-        values[key] = float(value)
-    for name, entry in (jobs or {}).items() if isinstance(jobs, dict) else ():
-        owners = entry.get("owners") if isinstance(entry, dict) else None
-        delay = owners.get("escalate_after_min") if isinstance(owners, dict) else None
-        if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int | float)
-                                  or not 0.01 <= float(delay) <= 24 * 60):
-            problems.append(f"{origin}: jobs.{name}.owners.escalate_after_min: must be a number from 0.01 to 1440")
-    return AlertsConfig(**values), problems

@@ -1,6 +1,7 @@
 """`jobbot serve`: the Slack app and the HTTP routes, wired from settings (the composition root).
 
-    POST /slack/events            slash commands and interactivity (signed requests only)
+    POST /slack/events            slash commands and interactivity (signed requests only; absent in
+                                  Socket Mode, where Slack's traffic arrives over the websocket)
     GET  /healthz                 process is up
     GET  /readyz                  config loaded, store reachable
     POST /alerts/azure-monitor    Azure Monitor action-group webhook (the alerts feature)
@@ -14,8 +15,9 @@ import logging
 import os
 import socket as socket_module
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -26,8 +28,10 @@ from starlette.routing import Route
 from bot.access import AccessPolicy
 from bot.azure.endpoints import Endpoints
 from bot.azure.wiring import azure_readers
+from bot.boundary import install_log_redaction
 from bot.clock import Clock, SystemClock
 from bot.config import Config, load_config
+from bot.errors import ConfigError, InvalidRequest
 from bot.features import ROUTES, Endpoint, Services, feature_factories
 from bot.serve_info import slack_is_on
 from bot.settings import Settings
@@ -50,14 +54,22 @@ class Runtime:
     clock: Clock
     bolt: Any
     endpoints: dict[str, Endpoint]
+    readiness: list[Callable[[], dict[str, Any]]]
 
 
 def create_app(settings: Settings, config: Config | None = None) -> Starlette:
+    """The ASGI app. Raises ConfigError when Slack would be served over HTTP without a signing secret."""
+    socket_mode = bool(settings.slack_app_token)
+    if not socket_mode and not settings.slack_signing_secret:
+        raise ConfigError(["SLACK_SIGNING_SECRET: required to serve Slack over HTTP "
+                           "(or set SLACK_APP_TOKEN for Socket Mode)"])
     state: dict[str, Runtime] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            # Logs are a boundary too: every handler redacts from start-up on (bot/boundary.py).
+            stack.callback(install_log_redaction(settings.secrets))
             state["runtime"] = await _start(settings, config, stack)
             yield
         state.clear()
@@ -68,8 +80,17 @@ def create_app(settings: Settings, config: Config | None = None) -> Starlette:
             return JSONResponse({"error": "Slack is off: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set"},
                                 status_code=503)
         body = await request.body()
-        bolt_response = await runtime.bolt.async_dispatch(
-            bolt_request(body, dict(request.query_params), dict(request.headers)))
+        try:
+            parsed = bolt_request(body, dict(request.query_params), dict(request.headers))
+        except InvalidRequest as error:  # refused before the signature is even looked at: nothing runs
+            return JSONResponse({"error": str(error)}, status_code=400)
+        try:
+            bolt_response = await runtime.bolt.async_dispatch(parsed)
+        except Exception:  # a signed payload of a shape Bolt cannot route: the sender's fault, not ours
+            log.exception("Slack request could not be dispatched")
+            return JSONResponse({"error": "malformed Slack request"}, status_code=400)
+        if bolt_response.status >= 500:  # Bolt's error handler: a listener failed before its ack (logged)
+            return JSONResponse({"error": "request could not be handled"}, status_code=400)
         return Response(status_code=bolt_response.status, content=bolt_response.body,
                         headers=bolt_response.first_headers_without_set_cookie())
 
@@ -85,7 +106,10 @@ def create_app(settings: Settings, config: Config | None = None) -> Starlette:
         except Exception as error:
             log.warning("store not reachable: %s", type(error).__name__)
             return JSONResponse({"status": "store unreachable"}, status_code=503)
-        return JSONResponse({"status": "ready", "jobs_in_catalog": len(runtime.config.jobs)})
+        detail: dict[str, Any] = {"status": "ready", "jobs_in_catalog": len(runtime.config.jobs)}
+        for readiness in runtime.readiness:
+            detail.update(readiness())
+        return JSONResponse(detail)
 
     def feature_route(name: str) -> Endpoint:
         async def endpoint(request: Request) -> Response:
@@ -97,15 +121,38 @@ def create_app(settings: Settings, config: Config | None = None) -> Starlette:
 
         return endpoint
 
+    # In Socket Mode the HTTP Slack route does not exist: nothing reachable on the port runs commands.
+    slack_routes = [] if socket_mode else [Route("/slack/events", slack_events, methods=["POST"])]
     return Starlette(
         routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
+            *slack_routes,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             *(Route(r.path, feature_route(r.name), methods=list(r.methods)) for r in ROUTES),
         ],
         lifespan=lifespan,
     )
+
+
+AUDIT_PRUNE_EVERY_S = 3600.0
+
+
+async def _prune_audit(store: Store, clock: Clock, retention_days: int) -> None:
+    """Keep the audit trail to its retention (`audit.retention_days`): at start, then every hour."""
+    while True:
+        try:
+            pruned = await store.audit.prune(clock.now() - timedelta(days=retention_days))
+            if pruned:
+                log.info("pruned %d audit entries older than %d days", pruned, retention_days)
+        except Exception:
+            log.warning("could not prune the audit trail", exc_info=True)
+        await asyncio.sleep(AUDIT_PRUNE_EVERY_S)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _start(settings: Settings, config: Config | None, stack: contextlib.AsyncExitStack) -> Runtime:
@@ -124,7 +171,9 @@ async def _start(settings: Settings, config: Config | None, stack: contextlib.As
     readers = await stack.enter_async_context(azure_readers(credential, endpoints, config))
     store = await asyncio.to_thread(Store.open, settings.database_url, secrets=settings.secrets, clock=clock)
     stack.callback(store.close)
-    client = web_client(settings.slack_bot_token, settings.slack_api_url)
+    pruning = asyncio.create_task(_prune_audit(store, clock, config.audit_retention_days), name="audit-prune")
+    stack.push_async_callback(_cancel, pruning)
+    client = web_client(settings.slack_bot_token, settings.slack_api_url, secrets=settings.secrets)
 
     async def members(group: str) -> list[str]:
         response = await client.usergroups_users_list(usergroup=group)
@@ -139,7 +188,7 @@ async def _start(settings: Settings, config: Config | None, stack: contextlib.As
     service = CommandService(readers=readers, clock=clock, config=config, client=client)
     access = AccessPolicy(config.raw.get("access"), members)
     bolt = build_bolt_app(client=client, signing_secret=settings.slack_signing_secret, service=service,
-                          access=access, audit=audit)
+                          access=access, audit=audit, secrets=settings.secrets)
     services = Services(settings=settings, config=config, store=store, clock=clock, readers=readers,
                         client=client, commands=service, access=access, audit=audit,
                         replica_id=f"{socket_module.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
@@ -151,9 +200,8 @@ async def _start(settings: Settings, config: Config | None, stack: contextlib.As
         await feature.start()
         stack.push_async_callback(feature.stop)
     if settings.slack_app_token:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+        from bot.slack import socket_mode
 
-        socket_mode = AsyncSocketModeHandler(bolt, settings.slack_app_token)
-        await socket_mode.connect_async()  # type: ignore[no-untyped-call]
-        stack.push_async_callback(socket_mode.close_async)
-    return Runtime(settings, config, store, clock, bolt, feature_endpoints)
+        await socket_mode.connect(bolt, settings.slack_app_token, stack)
+    readiness = [f.readiness for f in features if callable(getattr(f, "readiness", None))]  # type: ignore[attr-defined]
+    return Runtime(settings, config, store, clock, bolt, feature_endpoints, readiness)

@@ -35,6 +35,14 @@ class Settings:
         return tuple(v for v in values if v and v != DEFAULT_DATABASE_URL)
 
 
+def environment_secrets(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The secret values the environment holds, for commands that do not need valid settings (the CLI)."""
+    env = os.environ if environ is None else environ
+    names = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "JOBBOT_ALERT_TOKEN",
+             "JOBBOT_DATABASE_URL")
+    return tuple(env[n] for n in names if env.get(n) and env[n] != DEFAULT_DATABASE_URL)
+
+
 def load_settings(environ: Mapping[str, str] | None = None, *, for_serve: bool = False) -> Settings:
     env = os.environ if environ is None else environ
     problems: list[str] = []

@@ -29,12 +29,15 @@ from bot.alerts.work import ThreadWork
 from bot.alerts.worker import POLL_S, TimerWorker
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.feature_api import Endpoint, Services
+from bot.slack.interactivity import click_origin, from_message
 from bot.slack.posting import DEFAULT_INTERVAL_S, PostingQueue
 from bot.store import Timer
 
 log = logging.getLogger(__name__)
 
 ROUTE = "alerts.azure_monitor"
+DELIVERY_ATTEMPTS = 6  # 5 s, 10 s, 20 s, 40 s, 80 s apart: about 2.5 min of retries
+ACK_COMMAND = "ack"  # the access rule an Acknowledge click passes (access.commands.ack in jobbot.yaml)
 
 
 def scheduler_clock(world: Clock) -> Clock:
@@ -56,11 +59,15 @@ class AlertsFeature:
         lease_s = config.alerts.lease_s
         default_channel = settings.alert_channel or config.alert_channel
         records = AlertRecords(store)
+        self._records = records
         self.queue = PostingQueue(services.client, interval_s=posting_interval_s)
         self.worker = TimerWorker(store, self.scheduler, services.replica_id,
                                   {DELIVERY: self._on_delivery, WORK: self._on_work, RECOVER: self._on_work,
                                    ESCALATE: self._on_escalate},
-                                  lease_s=lease_s, poll_s=poll_s, running={DELIVERY: 4, ESCALATE: 4})
+                                  lease_s=lease_s, poll_s=poll_s, running={DELIVERY: 4, ESCALATE: 4},
+                                  # A delivery that fails this often never will (an unstorable payload):
+                                  # parked, not retried forever. Thread work keeps retrying (Slack outages).
+                                  attempts={DELIVERY: DELIVERY_ATTEMPTS})
         self.service = AlertService(store=store, config=config, readers=services.readers, clock=services.clock,
                                     scheduler=self.scheduler, default_channel=default_channel,
                                     audit=services.audit, wake=self.worker.wake)
@@ -74,6 +81,12 @@ class AlertsFeature:
 
     def endpoints(self) -> dict[str, Endpoint]:
         return {ROUTE: self.webhook}
+
+    def readiness(self) -> dict[str, Any]:
+        """Detail for /readyz: alert deliveries given up on (each also logged at ERROR)."""
+        parked = [{"kind": p.kind, "key": p.key[-60:], "attempts": p.attempts, "at": p.at.isoformat()}
+                  for p in self.worker.parked]
+        return {"alerts_parked": len(parked), "alerts_parked_recent": parked[-5:]}
 
     def register(self, bolt: AsyncApp) -> None:
         bolt.action(ACK_ACTION)(self._on_ack)
@@ -128,10 +141,28 @@ class AlertsFeature:
         await ack()
         started = time.monotonic()
         user = str((body.get("user") or {}).get("id") or "")
-        channel = str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or "")
+        channel, message_ts = click_origin(body)
         key = str(action.get("value") or "")
         outcome, target = "error", None
         try:
+            thread = await self._records.thread(key)
+            if thread is None:
+                outcome = "not-found"
+                await self._tell(channel, user, "jobbot has no record of this alert any more.")
+                return
+            target = thread.routing.job
+            # A click counts only on the thread's own message, in its own channel, by someone the access
+            # rules let act there (`access.commands.ack`, else the channel list): a button value copied into
+            # another message, or a forged channel in the payload, acknowledges nothing.
+            if not from_message((channel, message_ts), thread.channel or thread.routing.channel, thread.ts):
+                outcome = "refused"
+                await self._tell(channel, user, "This button does not belong to this message; nothing was done.")
+                return
+            decision = await self._services.access.decide(ACK_COMMAND, user, channel)
+            if not decision.allowed:
+                outcome = "refused"
+                await self._tell(channel, user, f":no_entry: {decision.reason}")
+                return
             result = await self.escalations.acknowledge(key, user)
             if result.thread is None:
                 outcome = "not-found"
@@ -141,7 +172,6 @@ class AlertsFeature:
                 await self._tell(channel, user, f"Already acknowledged by <@{result.ack.user}>.")
             else:
                 outcome = "ok"
-            target = result.thread.routing.job if result.thread else None
         except Exception:  # one handler for the click: log it, tell the user plainly
             log.exception("acknowledging an alert failed", extra={"alert": key})
             await self._tell(channel, user, ":warning: Sorry, acknowledging failed inside jobbot. It has been logged.")

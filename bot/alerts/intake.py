@@ -1,8 +1,9 @@
 """`POST /alerts/azure-monitor`: the action-group webhook. Refuse what is not ours, store what is, answer.
 
-    401  no token, or the wrong one (`?token=` or the `X-Jobbot-Token` header, compared in constant time)
+    401  no token, or the wrong one (`?token=` or the `X-Jobbot-Token` header, compared in constant time);
+         audited once a minute at most, with the count of those not recorded one by one
     413  body over 256 KB (by Content-Length, and again while reading)
-    400  body is not JSON
+    400  body is not JSON (or is nested deeper than MAX_DEPTH, or holds text no store can keep)
     422  JSON, but not a common-schema alert (unknown `schemaId`, no alertId …)
     503  the store could not take it: Azure retries 503, so the alert is not lost
     202  stored durably; processing happens in the background
@@ -27,11 +28,13 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from bot.alerts.schema import InvalidAlert, UnknownSchema, parse_alert
-from bot.store.redact import redact
+from bot.boundary import LogRedaction
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024
+MAX_DEPTH = 32
+FAILED_AUTH_WINDOW_S = 60.0
 TOKEN_HEADER = "x-jobbot-token"
 TOKEN_PARAM = "token"
 
@@ -40,15 +43,19 @@ Audit = Callable[..., Awaitable[None]]
 
 
 class Webhook:
-    def __init__(self, *, token: str, accept: Accept, audit: Audit) -> None:
+    def __init__(self, *, token: str, accept: Accept, audit: Audit,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._token = token.encode()
         self._accept = accept
         self._audit = audit
+        self._monotonic = monotonic
+        self._failed_window = -FAILED_AUTH_WINDOW_S  # start of the current failed-auth window
+        self._failed_unrecorded = 0
 
     async def __call__(self, request: Request) -> Response:
         started = time.monotonic()
         if not self._authorized(request):
-            return await self._refuse(401, "unauthorized", "missing or wrong token", started)
+            return await self._unauthorized(started)
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > MAX_BODY:
             return await self._refuse(413, "too large", f"Content-Length {length}", started)
@@ -60,8 +67,12 @@ class Webhook:
             return Response(status_code=400)
         try:
             decoded = json.loads(body, parse_constant=_no_constant)
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
             return await self._refuse(400, "malformed JSON", type(error).__name__, started)
+        if _depth_over(decoded, MAX_DEPTH):  # the common schema is a few levels deep; code below recurses
+            return await self._refuse(400, "malformed JSON", f"nested deeper than {MAX_DEPTH}", started)
+        if not _encodable(decoded):  # a lone surrogate (`"\ud800"`) is valid JSON but no store can keep it
+            return await self._refuse(400, "malformed JSON", "text that is not valid Unicode", started)
         try:
             alert = parse_alert(decoded)
         except UnknownSchema as error:
@@ -84,6 +95,17 @@ class Webhook:
         # answer time tells nothing about the token, not even its length.
         match = hmac.compare_digest(hashlib.sha256(given.encode()).digest(), hashlib.sha256(self._token).digest())
         return bool(self._token) and match
+
+    async def _unauthorized(self, started: float) -> Response:
+        """A 401, audited and logged at most once per window with the count of those it stands for:
+        a flood of bad tokens costs one row a minute, not one row a request."""
+        now = self._monotonic()
+        if now - self._failed_window < FAILED_AUTH_WINDOW_S:
+            self._failed_unrecorded += 1
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        earlier, self._failed_unrecorded, self._failed_window = self._failed_unrecorded, 0, now
+        detail = "missing or wrong token" + (f" (and {earlier} more in the previous window)" if earlier else "")
+        return await self._refuse(401, "unauthorized", detail, started)
 
     async def _refuse(self, status: int, error: str, detail: str, started: float) -> Response:
         log.info("alert webhook refused a request: %s (%s)", error, status)
@@ -117,6 +139,39 @@ async def _read(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether `value` nests deeper than `limit` (walked without recursion, so any depth is safe)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, depth + 1) for v in item]
+    return False
+
+
+def _encodable(value: Any) -> bool:
+    """Whether every key and string in `value` encodes as UTF-8 (walked without recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        texts: list[Any] = [item] if isinstance(item, str) else []
+        if isinstance(item, dict):
+            texts += list(item)
+            stack += list(item.values())
+        elif isinstance(item, list):
+            stack += item
+        for text in texts:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
+
+
 def _without_nul(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace("\x00", "")
@@ -127,17 +182,6 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-class AccessLogRedaction(logging.Filter):
-    """Masks secrets in uvicorn's access log lines, whose request line carries `?token=…` (Azure's plain
-    webhook can only send its secret in the URL)."""
-
-    def __init__(self, secrets: tuple[str, ...]) -> None:
-        super().__init__("jobbot-redaction")
-        self._secrets = secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact(a, self._secrets) if isinstance(a, str) else a for a in record.args)
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg, self._secrets)
-        return True
+# uvicorn's access log prints the request line, whose query string may carry `?token=…` (Azure's plain
+# webhook can only send its secret in the URL): the boundary's log filter masks it like any secret.
+AccessLogRedaction = LogRedaction

@@ -12,7 +12,9 @@ catches the rest (other replicas' work, retries, leases run out). In-flight hand
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
@@ -27,12 +29,25 @@ Handler = Callable[[Timer], Awaitable[datetime | None]]
 POLL_S = 0.5
 CAPACITY = 256  # handlers in flight per replica: most wait on Slack's pacing, not on the CPU
 _RETRY_S = 5.0
+MAX_BACKOFF_S = 300.0  # a failing handler is retried after 5 s, 10 s, 20 s … at most 5 min apart
+_ATTEMPTS = "_attempts"  # failed attempts so far, kept in the timer's payload (durable across replicas)
+PARKED_KEPT = 100
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Parked:
+    """A timer given up on after its kind's attempt cap: logged, shown in /readyz, never retried."""
+
+    kind: str
+    key: str
+    attempts: int
+    at: datetime
 
 
 class TimerWorker:
     def __init__(self, store: Store, scheduler: Clock, owner: str, handlers: Mapping[str, Handler], *,
                  lease_s: float, poll_s: float = POLL_S, capacity: int = CAPACITY,
-                 running: Mapping[str, int] | None = None) -> None:
+                 running: Mapping[str, int] | None = None, attempts: Mapping[str, int] | None = None) -> None:
         self._timers = store.timers
         self._scheduler = scheduler
         self._owner = owner
@@ -45,6 +60,9 @@ class TimerWorker:
         self._loop: asyncio.Task[None] | None = None
         # Per kind, how many handlers may run at once (the rest of the claimed ones wait their turn).
         self._running = {kind: asyncio.Semaphore(n) for kind, n in (running or {}).items()}
+        # Per kind, how many failed attempts before the timer is parked (absent: retried, with backoff, forever).
+        self._attempts = dict(attempts or {})
+        self.parked: collections.deque[Parked] = collections.deque(maxlen=PARKED_KEPT)
 
     def wake(self) -> None:
         self._wake.set()
@@ -102,22 +120,42 @@ class TimerWorker:
                     return
 
     async def _handle(self, timer: Timer) -> None:
+        failed = int(timer.payload.get(_ATTEMPTS, 0))
+        payload = {k: v for k, v in timer.payload.items() if k != _ATTEMPTS}
         gate = self._running.get(timer.kind)
+        handler = self._handlers[timer.kind]
+        given = dataclasses.replace(timer, payload=payload)  # handlers never see the attempt count
         try:
             if gate is None:
-                again = await self._handlers[timer.kind](timer)
+                again = await handler(given)
             else:
                 async with gate:
-                    again = await self._handlers[timer.kind](timer)
+                    again = await handler(given)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("alert timer failed, retrying", extra={"timer": timer.kind, "key": timer.key})
-            again = self._scheduler.now() + timedelta(seconds=_RETRY_S)
+            failed += 1
+            cap = self._attempts.get(timer.kind)
+            if cap is not None and failed >= cap:
+                await self._park(timer, failed)
+                return
+            log.exception("alert timer failed, retrying", extra={"timer": timer.kind, "key": timer.key,
+                                                                  "attempt": failed})
+            backoff = min(MAX_BACKOFF_S, _RETRY_S * 2 ** (failed - 1))
+            again, payload = self._scheduler.now() + timedelta(seconds=backoff), {**payload, _ATTEMPTS: failed}
         try:
             if again is None:
                 await self._timers.done(timer.id)
             else:
-                await self._timers.schedule(timer.kind, timer.key, again, timer.payload)
+                await self._timers.schedule(timer.kind, timer.key, again, payload)
         except Exception:  # left claimed: the lease hands it out again
             log.exception("could not settle an alert timer", extra={"timer": timer.kind, "key": timer.key})
+
+    async def _park(self, timer: Timer, failed: int) -> None:
+        log.exception("alert timer failed %d times: parked, not retried", failed,
+                      extra={"timer": timer.kind, "key": timer.key})
+        self.parked.append(Parked(timer.kind, timer.key, failed, self._scheduler.now()))
+        try:
+            await self._timers.done(timer.id)
+        except Exception:  # left claimed: the lease hands it out again, and it is parked then
+            log.exception("could not park an alert timer", extra={"timer": timer.kind, "key": timer.key})

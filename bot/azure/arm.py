@@ -7,6 +7,7 @@ the local emulator.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import difflib
 import time
 from collections.abc import Mapping, Sequence
@@ -31,6 +32,10 @@ WORKSPACE_API = "2023-09-01"
 # An environment's log destination changes rarely; re-reading it on every triage would put two more
 # calls on the critical path.
 LOG_SETUP_TTL_S = 600.0
+# Subscriptions learned from Azure's own answers (a job's environment in another subscription), on top of
+# the configured ones. Input (a slash command, an alert's target ids) never adds one: clients are cached
+# per subscription, so random ids in alert payloads would otherwise grow memory without end.
+MAX_LEARNED_SUBSCRIPTIONS = 16
 
 
 class ArmReader:
@@ -49,6 +54,8 @@ class ArmReader:
             raise ValueError("at least one subscription is needed to look up jobs")
         self._credential = credential
         self._subscriptions = list(subscriptions)
+        self._known = {s.lower() for s in subscriptions}
+        self._learned: set[str] = set()
         self._endpoints = endpoints
         self._catalog = {k.lower(): v for k, v in (catalog or {}).items()}  # job name -> resource group
         self._workspace_override = workspace_override
@@ -57,7 +64,18 @@ class ArmReader:
         self._log_setups: dict[str, tuple[float, LogSetup]] = {}
         self._seen: dict[str, tuple[float, Job]] = {}
 
+    def _check(self, subscription: str) -> None:
+        if subscription.lower() not in self._known | self._learned:
+            raise UpstreamError(f"subscription {subscription[:40]} is not one jobbot is configured to read")
+
+    def _learn(self, job: Job) -> None:
+        """A found job's environment may live in another subscription: that one may be read too."""
+        if job.environment_id and len(self._learned) < MAX_LEARNED_SUBSCRIPTIONS:
+            with contextlib.suppress(ValueError):
+                self._learned.add(split_id(job.environment_id)[0].lower())
+
     def _app(self, subscription: str) -> ContainerAppsAPIClient:
+        self._check(subscription)
         if subscription not in self._apps:
             self._apps[subscription] = ContainerAppsAPIClient(
                 self._credential, subscription, base_url=self._endpoints.arm, **self._endpoints.client_kwargs()
@@ -65,6 +83,7 @@ class ArmReader:
         return self._apps[subscription]
 
     def _monitor(self, subscription: str) -> MonitorManagementClient:
+        self._check(subscription)
         if subscription not in self._monitors:
             self._monitors[subscription] = MonitorManagementClient(
                 self._credential, subscription, base_url=self._endpoints.arm, **self._endpoints.client_kwargs()
@@ -87,11 +106,15 @@ class ArmReader:
 
     async def find_job(self, spec: JobSpec) -> Job:
         job = await self._find_job(spec)
+        self._learn(job)
         self._seen[job.ref.name.lower()] = (time.monotonic(), job)
         return job
 
     async def _find_job(self, spec: JobSpec) -> Job:
+        explicit = spec.subscription is not None and spec.resource_group is not None  # a full ARM id
         subscription = spec.subscription or self._subscriptions[0]
+        if subscription.lower() not in self._known:
+            raise JobNotFound(spec.name, await self._suggest(spec, explicit))
         resource_group = spec.resource_group or self._catalog.get(spec.name.lower())
         if resource_group:
             try:
@@ -99,16 +122,31 @@ class ArmReader:
                     raw = await self._app(subscription).jobs.get(resource_group, spec.name)
                 return parse_job(raw.as_dict())
             except ResourceNotFoundError:
-                pass  # fall through to a search, which also yields suggestions
+                if explicit:  # that id does not exist: a job of the same name elsewhere is another job
+                    raise JobNotFound(spec.name, await self._suggest(spec, explicit)) from None
+                # a catalog entry gone stale: search by name, which also yields suggestions
         jobs = await self.list_jobs()
         for job in jobs:
             if job.ref.name.lower() == spec.name.lower():
                 return job
+        raise JobNotFound(spec.name, self._close_names(spec, jobs))
+
+    async def _suggest(self, spec: JobSpec, explicit: bool) -> list[str]:
+        """For an id that does not exist: the full ids of jobs with its name, then close names."""
+        try:
+            jobs = await self.list_jobs()
+        except UpstreamError:
+            return []
+        same = sorted(job.ref.id for job in jobs if job.ref.name.lower() == spec.name.lower())
+        return (same + self._close_names(spec, jobs))[:3] if explicit else self._close_names(spec, jobs)
+
+    @staticmethod
+    def _close_names(spec: JobSpec, jobs: Sequence[Job]) -> list[str]:
         names = sorted({job.ref.name for job in jobs})
         lowered = {n.lower(): n for n in names}
         close = difflib.get_close_matches(spec.name.lower(), list(lowered), n=3, cutoff=0.5)
         partial = [n for n in names if spec.name.lower() in n.lower() and n.lower() not in close]
-        raise JobNotFound(spec.name, [lowered[c] for c in close] + partial[: 3 - len(close)])
+        return [lowered[c] for c in close] + partial[: 3 - len(close)]
 
     async def list_jobs(self) -> Sequence[Job]:
         async def one(subscription: str) -> list[Job]:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import ssl
 from dataclasses import dataclass
 from typing import Any
+
+import aiohttp
+from azure.core.pipeline.transport import AioHttpTransport
 
 PUBLIC_ARM = "https://management.azure.com"
 PUBLIC_LOGS = "https://api.loganalytics.io"
@@ -30,5 +35,16 @@ class Endpoints:
             "read_timeout": 10,
         }
         if self.ca_file:
-            kwargs["connection_verify"] = self.ca_file
+            # Not `connection_verify=<ca file>`: azure-core then builds a new SSLContext for every request,
+            # and aiohttp pools connections per context, so each request opened a new socket (a leak over
+            # a long game day). One context per CA, given to the connector once, is reused by every request.
+            # Called from the coroutines that build clients: the session belongs to the running loop.
+            connector = aiohttp.TCPConnector(ssl=_tls_context(self.ca_file))
+            kwargs["transport"] = AioHttpTransport(session=aiohttp.ClientSession(connector=connector),
+                                                   session_owner=True)
         return kwargs
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(ca_file: str) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=ca_file)

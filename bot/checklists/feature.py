@@ -29,6 +29,7 @@ from bot.model import TriageReport
 from bot.slack.blocks import ButtonSpec
 from bot.slack.commands import Command, Verb
 from bot.slack.handlers import Invocation
+from bot.slack.interactivity import click_origin
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +85,13 @@ class ChecklistFeature:
     async def _on_step(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         started = time.monotonic()
-        user, channel = _who_where(body)
+        user = str((body.get("user") or {}).get("id") or "")
+        channel, message_ts = click_origin(body)
         value = str(action.get("value") or "")
         kind = ActionId(action["action_id"])
         outcome = "error"
         try:
-            outcome = await self.service.click(kind, value, user, channel, body.get("trigger_id"))
+            outcome = await self.service.click(kind, value, user, channel, body.get("trigger_id"), message_ts)
         except Exception:  # one handler for every click: log it, tell the user plainly
             log.exception("checklist click failed", extra={"action": kind.value, "value": value})
             await self._tell(channel, user, ":warning: Sorry, that click failed inside jobbot. It has been logged; "

@@ -59,6 +59,7 @@ from bot.intake import DEFAULT_SINCE, JobSpec
 from bot.model import Job, TriageReport
 from bot.slack.blocks import escape
 from bot.slack.handlers import CANNOT_POST, Invocation, Respond
+from bot.slack.interactivity import from_message
 from bot.triage import triage
 
 log = logging.getLogger(__name__)
@@ -206,22 +207,28 @@ class ChecklistService:
 
     # --- clicks ----------------------------------------------------------------------------------------
 
-    async def click(self, action: ActionId, value: str, user: str, channel: str, trigger_id: str | None) -> str:
+    async def click(self, action: ActionId, value: str, user: str, channel: str, trigger_id: str | None,
+                    message_ts: str = "") -> str:
         """One button press on a checklist (already acked). Returns the outcome for the audit trail."""
         try:
             ref = parse_value(value)
         except BadValue as error:
             await self._ephemeral(channel, user, str(error))
             return "bad-value"
-        decision = await self._access.decide("checklist", user, channel)
-        if not decision.allowed:
-            await self._ephemeral(channel, user, f":no_entry: {decision.reason}")
-            return "refused"
         loaded = await self.state.load(ref.checklist)
         if loaded is None:
             await self._ephemeral(channel, user, "This checklist no longer exists in jobbot's store.")
             return "gone"
         checklist = loaded.checklist
+        # Only the checklist's own message, in its own channel, moves it: a button value copied elsewhere or
+        # a forged channel in the payload changes nothing. Access is then decided for that channel.
+        if not from_message((channel, message_ts), checklist.channel, checklist.ts):
+            await self._ephemeral(channel, user, "This button does not belong to this message; nothing was done.")
+            return "refused"
+        decision = await self._access.decide("checklist", user, checklist.channel)
+        if not decision.allowed:
+            await self._ephemeral(channel, user, f":no_entry: {decision.reason}")
+            return "refused"
         try:
             if not checklist.is_open:
                 raise Refused(f"This checklist is closed; `/jobbot rollback {checklist.job.name}` starts a new one.")

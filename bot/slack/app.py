@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets as random_secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,14 +12,18 @@ from urllib.parse import parse_qsl
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import AccessPolicy
 from bot.errors import InvalidRequest
 from bot.slack.commands import Verb, help_text, parse_command
 from bot.slack.handlers import CommandService, Invocation
+from bot.store.redact import redact_data
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +38,19 @@ def build_bolt_app(
     service: CommandService,
     access: AccessPolicy,
     audit: Audit,
+    secrets: tuple[str, ...] = (),
 ) -> AsyncApp:
     async def authorize(enterprise_id: str | None, team_id: str | None, **_: Any) -> AuthorizeResult:
         # Single workspace, token known: no auth.test round trip in the 3-second ack path.
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=client.token)
 
-    app = AsyncApp(client=client, signing_secret=signing_secret, authorize=authorize,
-                   process_before_response=False, request_verification_enabled=bool(signing_secret))
+    # Verification is always on: Bolt skips it only for Socket Mode requests (they arrive over the
+    # app-level websocket, not HTTP), so an HTTP request can never bypass the signature check. Without a
+    # configured secret (Socket Mode) a random one makes every HTTP request fail verification with 401.
+    app = AsyncApp(client=client, signing_secret=signing_secret or random_secrets.token_hex(32), authorize=authorize,
+                   process_before_response=False, request_verification_enabled=True)
     background: set[asyncio.Task[None]] = set()
+    app.use(_redacting_replies(secrets))
 
     @app.command(SLASH_COMMAND)
     async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
@@ -88,6 +98,38 @@ def build_bolt_app(
     return app
 
 
+class _RedactingAck(AsyncAck):
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.secrets = secrets
+
+    async def __call__(self, text: Any = "", blocks: Any = None, **kwargs: Any) -> BoltResponse:  # type: ignore[override]
+        return await super().__call__(redact_data(text, self.secrets), redact_data(blocks, self.secrets), **kwargs)
+
+
+class _RedactingRespond(AsyncRespond):
+    def __init__(self, secrets: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.secrets = secrets
+
+    async def __call__(self, text: Any = "", blocks: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        return await super().__call__(redact_data(text, self.secrets), redact_data(blocks, self.secrets), **kwargs)
+
+
+def _redacting_replies(secrets: tuple[str, ...]) -> Callable[..., Awaitable[Any]]:
+    """Middleware: the request's ack() and respond() redact what they send (the HTTP answer and the
+    response_url post are Slack boundaries too, outside the Web API client)."""
+
+    async def middleware(context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]) -> Any:
+        context["ack"] = _RedactingAck(secrets)
+        if context.response_url:
+            context["respond"] = _RedactingRespond(secrets, response_url=context.response_url,
+                                                   proxy=context.client.proxy, ssl=context.client.ssl)
+        return await next()
+
+    return middleware
+
+
 async def _tell(respond: Any, text: str) -> None:
     try:
         await respond(response_type="ephemeral", replace_original=False, text=text)
@@ -95,16 +137,56 @@ async def _tell(respond: Any, text: str) -> None:
         log.warning("could not tell the user about a failure", exc_info=True)
 
 
+MAX_SLACK_BODY = 512 * 1024
+_INTERACTIVE = {"block_actions", "view_submission", "view_closed"}
+
+
+def payload_problem(body: Any) -> str | None:
+    """What makes `body` unlike anything Slack sends to the listeners registered here, or None. Bolt and
+    the listeners index into these fields; a payload of another shape would fail deep inside them."""
+    if not isinstance(body, dict):
+        return "payload is not a JSON object"
+    if body.get("type") not in _INTERACTIVE:
+        return None  # slash commands (form fields), and types Bolt answers 404 for by itself
+    user = body.get("user")
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+        return "payload has no user id"
+    for key in ("channel", "container", "message", "view", "team"):
+        if key in body and body[key] is not None and not isinstance(body[key], dict):
+            return f"payload field {key} is not an object"
+    if body["type"] == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions or not all(
+                isinstance(a, dict) and isinstance(a.get("action_id"), str)
+                and isinstance(a.get("value", ""), str) for a in actions):
+            return "payload actions are not a list of actions"
+    elif not isinstance(body.get("view"), dict):
+        return "payload has no view"
+    return None  # Slack's own payloads are a few KB; a message's blocks stay far below this
+
+
 def bolt_request(body: bytes, query: dict[str, str], headers: dict[str, str]) -> AsyncBoltRequest:
-    """An AsyncBoltRequest that survives Bolt 1.30's parse bug.
+    """An AsyncBoltRequest that survives Bolt 1.30's parse bug, or InvalidRequest for a body or headers no
+    Slack request has (Bolt would answer those with a 500 from deep inside its parsing).
 
     Bolt treats any form body containing the substring "payload" as an interactivity payload, so
     `/jobbot triage payload-worker` (or a channel named #payload-…) parses to {} and gets a 404. Here the
     raw body is kept for signature verification and, when the form has no `payload` field, the fields are
     parsed as the slash command they are.
     """
-    raw = body.decode("utf-8")
-    request = AsyncBoltRequest(body=raw, query=query, headers=headers)  # type: ignore[arg-type]
+    timestamp = {k.lower(): v for k, v in headers.items()}.get("x-slack-request-timestamp", "")
+    if not timestamp.isascii() or not timestamp.isdigit():
+        raise InvalidRequest("X-Slack-Request-Timestamp must be a number of seconds")
+    if len(body) > MAX_SLACK_BODY:
+        raise InvalidRequest("body too large")
+    try:
+        raw = body.decode("utf-8")
+        request = AsyncBoltRequest(body=raw, query=query, headers=headers)  # type: ignore[arg-type]
+    except Exception as error:  # not UTF-8, `payload` not JSON or not an object (Bolt reads it as a dict)
+        raise InvalidRequest("body is not a Slack request") from error
+    problem = payload_problem(request.body)
+    if problem:
+        raise InvalidRequest(problem)
     if request.body == {} and raw and not raw.lstrip().startswith("{"):
         fields = dict(parse_qsl(raw, keep_blank_values=True))
         if "payload" not in fields:

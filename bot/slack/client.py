@@ -1,7 +1,11 @@
 """The one Slack Web API client: every call goes through here, with retries on 429 (Retry-After), 5xx and
-connection errors, so an alert storm or a rate limit never drops or doubles a post."""
+connection errors, so an alert storm or a rate limit never drops or doubles a post. Every call's
+arguments pass the redaction boundary (bot/boundary.py) on the way out."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -9,12 +13,37 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.store.redact import redact_data, usable_secrets
 
 DEFAULT_API_URL = "https://slack.com/api/"
 
 
-def web_client(token: str, api_url: str = DEFAULT_API_URL) -> AsyncWebClient:
-    return AsyncWebClient(
+class RedactingWebClient(AsyncWebClient):
+    """AsyncWebClient whose every API call (chat.postMessage, chat.update, chat.postEphemeral, views …)
+    has its text, blocks and other arguments redacted. The token travels in a header and is untouched."""
+
+    def __init__(self, *args: Any, secrets: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.secrets = usable_secrets(secrets)
+
+    async def api_call(self, api_method: str, *, json: dict[str, Any] | None = None,  # type: ignore[override]
+                       data: Any = None, params: dict[str, Any] | None = None, **kwargs: Any) -> AsyncSlackResponse:
+        return await super().api_call(api_method, json=self._clean(json), data=self._clean(data),
+                                      params=self._clean(params), **kwargs)
+
+    def _clean(self, fields: Any) -> Any:
+        """Every argument redacted but `token`: slack_sdk passes a call's own token (apps.connections.open's
+        app-level token) as that argument and moves it to the Authorization header; it is not text."""
+        if not isinstance(fields, dict):
+            return fields
+        return {k: v if k == "token" else redact_data(v, self.secrets) for k, v in fields.items()}
+
+
+def web_client(token: str, api_url: str = DEFAULT_API_URL, secrets: Iterable[str] = ()) -> AsyncWebClient:
+    return RedactingWebClient(
+        secrets=secrets,
         token=token,
         base_url=api_url if api_url.endswith("/") else api_url + "/",
         timeout=15,

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, or_, select, text, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import Clock, SystemClock
@@ -41,7 +41,9 @@ from bot.store.engine import (
     safe_url,
 )
 from bot.store.redact import redact
-from bot.store.schema import as_dict, claims, records, timers
+from bot.store.schema import as_dict, claims, meta, records, timers
+
+PING_TIMEOUT_S = 1.5  # /readyz must fail within 2 s when the database hangs
 
 __all__ = [
     "DEFAULT_URL",
@@ -65,6 +67,7 @@ class Store:
 
     def __init__(self, engine: Engine, *, secrets: Iterable[str] = (), clock: Clock | None = None) -> None:
         self._db = Database(engine)
+        self._ping: asyncio.Future[None] | None = None
         clock = clock or SystemClock()
         self.audit = AuditLog(self._db, tuple(secrets))
         self.claims = Claims(self._db, clock)
@@ -91,12 +94,22 @@ class Store:
             raise StoreUnavailable(f"cannot open store {safe_url(parsed)}: {reason}") from error
         return cls(engine, secrets=secrets, clock=clock)
 
-    async def ping(self) -> None:
-        """Raise `StoreUnavailable` unless the database answers (for /readyz)."""
-        await self._db.transaction(lambda conn: conn.execute(text("SELECT 1")))
+    async def ping(self, timeout_s: float = PING_TIMEOUT_S) -> None:
+        """Raise `StoreUnavailable` unless the database takes a write within `timeout_s` (for /readyz).
+
+        The write changes nothing (the schema version set to itself), but a read-only database or one that
+        holds its write lock refuses it. One ping runs at a time: probes of a hung database wait on it
+        rather than each taking another of the store's threads.
+        """
+        if self._ping is None or self._ping.done():
+            self._ping = asyncio.ensure_future(self._db.transaction(_touch))
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ping), timeout_s)
+        except TimeoutError:
+            raise StoreUnavailable(f"store did not answer within {timeout_s:g} s") from None
 
     def close(self) -> None:
-        self._db.engine.dispose()
+        self._db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -162,6 +175,11 @@ class Claims:
         )
         found: str | None = await self._db.transaction(lambda conn: conn.scalar(query))
         return found
+
+
+def _touch(conn: Connection) -> None:
+    """A write that changes nothing: proves the database is reachable and writable."""
+    conn.execute(update(meta).where(meta.c.key == "schema_version").values(value=meta.c.value))
 
 
 def _expiry(now: datetime, ttl_s: float | None) -> datetime | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select
 
 from bot.store.engine import Database
 from bot.store.redact import redact
@@ -65,6 +65,13 @@ class AuditLog:
             return [_entry(row._mapping) for row in conn.execute(query)]
 
         return await self._db.transaction(read)
+
+    async def prune(self, before: datetime) -> int:
+        """Delete entries older than `before` (the retention setting); returns how many went."""
+        if before.tzinfo is None:
+            raise ValueError("prune: `before` must be timezone-aware")
+        statement = delete(audit).where(audit.c.at < before)
+        return await self._db.transaction(lambda conn: int(conn.execute(statement).rowcount or 0))
 
     def redacted(self, entry: AuditEntry) -> AuditEntry:
         def clean(text: str) -> str:

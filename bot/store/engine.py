@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,6 +34,12 @@ from bot.store.schema import SCHEMA_VERSION, meta, metadata
 
 DEFAULT_URL = "sqlite:///./jobbot.db"
 SQLITE_BUSY_TIMEOUT_S = 30.0
+# The store's own threads: a hung database blocks these, never the default executor that asyncio.to_thread
+# and azure-core share (a triage must not wait on the audit trail).
+STORE_THREADS = 8
+PG_CONNECT_TIMEOUT_S = 5
+PG_STATEMENT_TIMEOUT_MS = 10_000
+POOL_TIMEOUT_S = 10.0
 # pg_advisory_xact_lock key serializing schema creation between processes starting at once ("jobbot").
 SCHEMA_LOCK_KEY = 0x6A6F62626F74
 
@@ -91,7 +98,10 @@ _COMMON: dict[str, Any] = {
 def create_store_engine(url: URL) -> Engine:
     """An engine for the store: busy-waiting SQLite transactions, or pre-pinged PostgreSQL connections."""
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **_COMMON)
+        # Bounded at every step: connecting, waiting for a pooled connection, and each statement.
+        return create_engine(url, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT_S, **_COMMON,
+                             connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S,
+                                           "options": f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS}"})
     database = url.database or ""
     options: dict[str, Any] = {}
     if database in ("", ":memory:"):
@@ -141,13 +151,18 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._executor = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="jobbot-store")
 
     async def transaction(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in one transaction (committed on return, rolled back on error) off the event loop.
 
         Raises `StoreUnavailable` when the database cannot be reached or stays locked.
         """
-        return await asyncio.to_thread(self._transaction, work)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._transaction, work)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.engine.dispose()
 
     def _transaction(self, work: Callable[[Connection], T]) -> T:
         try:

@@ -14,14 +14,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 MARKER = "[REDACTED]"
 
 # Shorter "secrets" would shred ordinary words; settings should refuse such values in the first place.
 MIN_SECRET_LENGTH = 8
 
+# Console signatures are normalised before they reach a report (digits become `<n>`, long hex `<hex>`,
+# GUIDs `<guid>`): a secret that went through that is still a secret, so the placeholders count as part of
+# the value they sit in.
+_PLACEHOLDER = r"<(?:n|hex|guid)>"
+
 # A value in `key=value` form: quoted, braced (ODBC) or up to the next separator.
-_VALUE = r"""(?:"[^"]*"|'[^']*'|\{[^}]*\}|[^\s;&"',<>]+)"""
+_VALUE = rf"""(?:"[^"]*"|'[^']*'|\{{[^}}]*\}}|(?:{_PLACEHOLDER}|[^\s;&"',<>])+)"""
+# Characters of base64url / token text, placeholders included.
+_B64 = rf"(?:{_PLACEHOLDER}|[A-Za-z0-9_-])"
 
 # Names whose value is a secret wherever they appear as `name=value` (connection strings, query strings,
 # environment dumps). Prefixes are allowed, so `client_secret`, `SLACK_BOT_TOKEN`, `x-api-key` match;
@@ -37,7 +45,7 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\b(?P<s>xox(?:[abposr]|e(?:\.xox[abposr])?)-[A-Za-z0-9-]+)"),
     re.compile(r"\b(?P<s>xapp-[A-Za-z0-9-]+)"),
     # JWTs (Entra ID access tokens among them): three base64url parts, the first a JSON header.
-    re.compile(r"\b(?P<s>eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)"),
+    re.compile(rf"\b(?P<s>eyJ{_B64}+\.{_B64}+\.{_B64}*)"),
     # GitHub tokens.
     re.compile(r"\b(?P<s>gh[pousr]_[A-Za-z0-9]{20,})"),
     # Authorization headers with a scheme: keep the scheme, mask the credential.
@@ -46,7 +54,7 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
         r"(?:bearer|basic|digest|token|sharedkey|sharedaccesssignature)\s+(?P<s>[^\s\"',;]+)"
     ),
     # A bare bearer token long enough to be one.
-    re.compile(r"(?i)\bbearer\s+(?P<s>[A-Za-z0-9._~+/-]{16,}=*)"),
+    re.compile(rf"(?i)\bbearer\s+(?P<s>(?:{_PLACEHOLDER}|[A-Za-z0-9._~+/-]){{16,}}=*)"),
     # name=value and "name": "value" pairs whose name says secret.
     re.compile(rf"(?i)(?<![A-Za-z0-9_.-]){_SECRET_KEYS}\s*=\s*(?P<s>{_VALUE})"),
     re.compile(rf"(?i)[\"']{_SECRET_KEYS}[\"']\s*:\s*[\"'](?P<s>[^\"']+)[\"']"),
@@ -112,3 +120,20 @@ def _replace(text: str, spans: list[tuple[int, int]]) -> str:
         position = end
     parts.append(text[position:])
     return "".join(parts)
+
+
+def redact_data(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """`value` (JSON-like: dicts, lists, strings …) with every string in it redacted; keys are kept as they
+    are (they are names, chosen by code), other scalars pass unchanged."""
+    known = usable_secrets(secrets)
+    return _redact_data(value, known)
+
+
+def _redact_data(value: Any, known: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        return redact(value, known)
+    if isinstance(value, dict):
+        return {k: _redact_data(v, known) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redact_data(v, known) for v in value)
+    return value
