@@ -60,7 +60,8 @@ class Runtime:
 def create_app(settings: Settings, config: Config | None = None) -> Starlette:
     """The ASGI app. Raises ConfigError when Slack would be served over HTTP without a signing secret."""
     socket_mode = bool(settings.slack_app_token)
-    if not socket_mode and not settings.slack_signing_secret:
+    # Slack off (scenario mode without a bot token) serves no Slack at all: the route says so with a 503.
+    if settings.slack_bot_token and not socket_mode and not settings.slack_signing_secret:
         raise ConfigError(["SLACK_SIGNING_SECRET: required to serve Slack over HTTP "
                            "(or set SLACK_APP_TOKEN for Socket Mode)"])
     state: dict[str, Runtime] = {}
