@@ -6,6 +6,7 @@ The bot's clock is the scenario's, made steppable here so the +5/+15/+30 min re-
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import json
 import ssl
@@ -21,14 +22,18 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import yaml
+from slack_sdk import WebClient
 
 from bot import scenario_mode
 from bot.checklists.actions import ActionId, ViewId
+from bot.checklists.model import Checklist
 from bot.checklists.render import REASON_ACTION, REASON_BLOCK
+from bot.checklists.state import ChecklistState
 from bot.config import parse_config
 from bot.server import create_app
 from bot.settings import Settings
 from bot.slack.limits import check_blocks
+from bot.store import Store
 from tests.support.served import served
 from tests.support.slack_fake import FakeSlack
 from tests.support.slack_requests import block_actions_body, sign, slash_command_body
@@ -199,6 +204,17 @@ def running_bot(tmp: Path, db: str | None = None, scenario: Path | None = None) 
             yield Bot(url, slack, worlds[-1])
 
 
+async def stored_checklist(db: str, checklist_id: str) -> Checklist:
+    """The checklist as jobbot's store holds it (read with a store of the test's own)."""
+    store = Store.open(db)
+    try:
+        saved = await ChecklistState(store).load(checklist_id)
+    finally:
+        store.close()
+    assert saved is not None
+    return saved.checklist
+
+
 def assert_only_reads_reached_azure(bot: Bot) -> None:
     azure = [r for r in bot.world.emulator.requests if r.target != "control"]
     assert azure, "the flow read Azure"
@@ -356,12 +372,17 @@ def test_a_restart_loses_nothing_the_message_is_rebuilt_from_the_store(tmp_path:
 
     with running_bot(tmp_path, db) as after:  # a new process: nothing in memory, the same store
         after.slack.add_channel(CHANNEL, "incident")
+        # Slack moved on meanwhile (a message elsewhere): the re-posted message gets a ts unlike the old one's.
+        WebClient(token=TOKEN, base_url=after.slack.api_url).chat_postMessage(channel="C0ELSEWHERE", text="hello")
         # The old message is not in this fake Slack: `checklist` re-posts it from the store alone.
         after.command("checklist orders-processor", token="rebuild")
         rebuilt = after.wait(after.checklist_message)
         after.ts, after.checklist = rebuilt["ts"], checklist
         assert rebuilt["blocks"] == last, "the same state renders the same message"
-        assert ts  # the old message's ts is replaced by the new one in the store
+        # The old message's ts is replaced by the new one in the store: later clicks update the new message.
+        assert rebuilt["ts"] != ts
+        saved = asyncio.run(stored_checklist(db, checklist))
+        assert (saved.channel, saved.ts) == (CHANNEL, rebuilt["ts"])
         # Buttons carry ids only, so the re-posted message keeps working.
         after.click(ActionId.DONE, "evidence", user=ONCALL)
         after.wait_step("evidence", "Done by <@U0ONCALL>")
