@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from bot.alerts.feature import scheduler_clock
 from bot.alerts.intake import MAX_BODY, AccessLogRedaction, Webhook
+from bot.alerts.storage import DELIVERY
 from bot.clock import FixedClock, SystemClock
 from bot.config import parse_config
 from bot.errors import ConfigError
@@ -159,6 +160,36 @@ async def test_the_background_worker_stops_cleanly_mid_post_and_a_restart_posts_
     async with alerts_feature(db, clock, slack, config) as restarted:
         await restarted.worker.drain()
     assert len(parents(slack)) == 1
+
+
+async def test_a_replica_killed_before_auditing_an_opened_alert_leaves_the_row_to_the_next_one(
+        tmp_path: Path, slack: FakeSlack) -> None:
+    """The window of tests/test_alerts_crash.py, forced: the thread is written, then the process dies before
+    the "opened" audit row (and before the delivery is settled). The next replica processes the delivery
+    again and the audit trail still says the thread was opened, once; Slack gets one parent."""
+    db = sqlite_url(tmp_path / "j.db")
+    config = parse_config({"jobs": {"orders-00": {"channel": "C0ORDERS", "owners": {"primary": "S0ORDERS"}}}})
+    clock = ManualClock()
+    ident = alert_id("killed")
+    body = metric_alert(ident, "r", job_id("orders-00"))
+
+    def opened_row(fields: dict[str, Any]) -> bool:
+        return bool(fields["action"] == "alert:delivery" and fields["outcome"] == "opened")
+
+    async with alerts_feature(db, clock, slack, config, dies_before_audit=opened_row) as first:
+        await first.accept(body)
+        await first.worker.drain()
+    assert [e.outcome for e in await audit_of(db) if e.action == "alert:delivery"] == [], "it died before the row"
+
+    clock.advance((config.alerts.lease_s + 1) / 60)  # the dead replica's claim runs out (minutes)
+    async with alerts_feature(db, clock, slack, config) as second:
+        await second.accept(body)  # and Azure, having had no answer in time, delivers it again
+        await second.worker.drain()
+    deliveries = [e for e in await audit_of(db) if e.action == "alert:delivery"]
+    assert sorted(e.outcome for e in deliveries) == ["duplicate", "opened"]
+    assert len(parents(slack)) == 1
+    with Store.open(db) as store:
+        assert await store.timers.due(clock.now(), "probe", kinds=[DELIVERY]) == [], "the delivery is settled"
 
 
 # --- the webhook on its own ------------------------------------------------------------------------------

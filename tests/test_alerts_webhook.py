@@ -59,8 +59,8 @@ class Logs(logging.Handler):
 
 
 class Bot:
-    def __init__(self, url: str, slack: FakeSlack, db: str, logs: Logs) -> None:
-        self.slack, self.db, self.logs = slack, db, logs
+    def __init__(self, url: str, slack: FakeSlack, db: str, logs: Logs, scenario: Path) -> None:
+        self.slack, self.db, self.logs, self.scenario = slack, db, logs, scenario
         self.http = httpx.Client(base_url=url, timeout=10, trust_env=False)
 
     def deliver(self, body: Any, *, token: str | None = TOKEN, header: bool = False) -> httpx.Response:
@@ -107,7 +107,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
                                 scenario=world.scenario, database_url=db, alert_token=TOKEN,
                                 alert_channel=DEFAULT_CHANNEL)
             with served(create_app(settings, parse_config(world.config))) as url:
-                yield Bot(url, slack, db, logs)
+                yield Bot(url, slack, db, logs, world.scenario)
     finally:
         root.removeHandler(logs)
         root.setLevel(previous)
@@ -280,14 +280,27 @@ def test_acknowledging_an_alert_jobbot_has_no_record_of_says_so(bot: Bot) -> Non
 
 
 def test_every_delivery_is_audited_and_the_token_is_nowhere(bot: Bot) -> None:
-    ident = alert_id("audited")
-    bot.deliver(metric_alert(ident, "audit-rule", job_id("orders-00")), header=True)
-    bot.parent_for(ident, "C0ALERT00")
+    first, second = alert_id("audited-1"), alert_id("audited-2")
+    bot.deliver(metric_alert(first, "audit-rule", job_id("orders-00")), header=True)
+    bot.parent_for(first, "C0ALERT00")
+    bot.deliver(metric_alert(first, "audit-rule", job_id("orders-00")))
+    bot.deliver(metric_alert(second, "audit-rule", job_id("orders-00")))
+    bot.deliver(metric_alert(first, "audit-rule", job_id("orders-00"), condition="Resolved"))
+    rule = "alert:audit-rule"
+
+    def processed() -> list[AuditEntry] | None:
+        found = [e for e in bot.audit() if e.action == "alert:delivery" and e.actor == rule]
+        return found if len(found) == 4 else None
+
+    entries = bot.settle(processed)
+    assert sorted(e.outcome for e in entries) == ["duplicate", "joined", "opened", "resolved"]
+    assert all(e.target == "orders-00" and e.channel == "C0ALERT00" for e in entries)
+    short = {e.outcome: e.detail for e in entries}
+    assert short["opened"] == f"{first.rsplit('/', 1)[-1]} Fired"
+    assert short["joined"].startswith(f"{second.rsplit('/', 1)[-1]} Fired in thread ")
+    posts = [e for e in bot.audit() if e.action == "alert:post" and e.actor == rule]
+    assert [e.outcome for e in posts] == ["posted"]
     entries = bot.audit()
-    processed = [e for e in entries if e.action == "alert:delivery" and e.outcome != "refused"]
-    assert {"opened", "duplicate", "resolved", "joined"} <= {e.outcome for e in processed}
-    assert any(e.target == "orders-00" and e.channel == "C0ALERT00" for e in processed)
-    assert [e for e in entries if e.action == "alert:post" and e.outcome == "posted"]
     everything = repr(entries) + repr([c.args for c in bot.slack.calls]) + "\n".join(bot.logs.lines)
     assert TOKEN not in everything
 
@@ -310,6 +323,10 @@ def test_the_webhook_answers_fast_under_concurrent_deliveries(bot: Bot) -> None:
         bot.parent_for(alert_id(f"burst-{i}"), "C0ALERT00", timeout=30)
 
 
-def test_scenario_paths_do_not_leak_into_slack(bot: Bot, tmp_path: Path) -> None:
+def test_scenario_paths_do_not_leak_into_slack(bot: Bot) -> None:
+    ident = alert_id("paths")
+    bot.deliver(metric_alert(ident, "paths-rule", job_id("orders-01")))
+    parent = bot.parent_for(ident, "C0ALERT01")
+    bot.settle(lambda: "jobbot.verdict" in json.dumps(bot.slack.message("C0ALERT01", parent["ts"])["blocks"]))
     sent = repr([c.args for c in bot.slack.calls])
-    assert str(tmp_path.parent) not in sent
+    assert bot.scenario.name not in sent and str(bot.scenario.parent) not in sent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from bot.server import create_app
 from bot.settings import Settings
 from bot.slack.commands import Verb, help_text, parse_command
 from bot.slack.limits import check_blocks
-from bot.store import Store
+from bot.store import AuditEntry, Store
 from tests.support.served import served
 from tests.support.slack_fake import FakeSlack
 from tests.support.slack_requests import sign, slash_command_body
@@ -184,24 +185,29 @@ def test_an_allowed_group_member_may_run_the_restricted_command(bot: Bot) -> Non
     assert "orders:1.4.2" in str(answer["blocks"]) and "orders:1.5.0" in str(answer["blocks"])
 
 
-def test_every_command_is_in_the_audit_trail_without_secrets(bot: Bot) -> None:
-    bot.command("help")
-    store = Store.open(bot.db)
-    try:
-        import asyncio
+def audit_trail(db: str) -> list[AuditEntry]:
+    with Store.open(db) as store:
+        return asyncio.run(store.audit.recent(1000))
 
-        entries = asyncio.run(store.audit.recent(200))
-    finally:
-        store.close()
-    actions = {e.action for e in entries}
-    assert "command:help" in actions
-    assert any(e.outcome == "refused" for e in entries)
-    dump = repr(entries)
+
+def test_every_command_is_in_the_audit_trail_without_secrets(bot: Bot) -> None:
+    assert "limited to" in bot.command("changes orders-processor", user="U0AUDITED").text
+    assert bot.command("help", user="U0AUDITED").status_code == 200
+
+    def audited() -> list[AuditEntry] | None:  # written just after the ack: wait for both rows
+        entries = [e for e in audit_trail(bot.db) if e.actor == "U0AUDITED"]
+        return entries if len(entries) == 2 else None
+
+    entries = bot.slack.wait_for_sync(audited, timeout=15)
+    assert {(e.action, e.target, e.outcome, e.channel) for e in entries} == {
+        ("command:help", None, "ok", "C0INC"), ("command:changes", "orders-processor", "refused", "C0INC")}
+    dump = repr(audit_trail(bot.db))
     assert SECRET not in dump and TOKEN not in dump
 
 
 def test_no_secret_value_from_the_scenario_reaches_slack(bot: Bot) -> None:
-    assert bot.slack.calls_to("chat.update"), "reports were posted"
+    bot.command("triage orders-processor", token="secrets")
+    bot.final_report("oom")
     sent = repr([c.args for c in bot.slack.calls]) + repr(bot.slack.responses)
     assert all(value not in sent for value in LEAKY_VALUES)
     logged = "\n".join(bot.logs.lines)

@@ -99,7 +99,7 @@ class AlertsFeature:
 
     async def _on_delivery(self, timer: Timer) -> datetime | None:
         try:
-            await self.service.process(timer.payload)
+            await self.service.process(timer.payload, delivery=timer.key)
         except InvalidAlert as error:  # checked at the webhook; only a stored payload from elsewhere gets here
             log.warning("dropped an unreadable alert delivery: %s", error, extra={"delivery": timer.key})
         return None

@@ -11,16 +11,16 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.pool import NullPool
 
 from bot.store.engine import create_store_engine, database_url
-from bot.store.schema import metadata
+from bot.store.schema import metadata, timers
 
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CONNECT_TIMEOUT_S = 3
@@ -95,5 +95,17 @@ def drop_store_tables(url: str) -> None:
     engine = create_store_engine(database_url(url))
     try:
         metadata.drop_all(engine)
+    finally:
+        engine.dispose()
+
+
+def pending_timers(url: str, kinds: Iterable[str]) -> list[tuple[str, str]]:
+    """(kind, key) of every timer of `kinds` still in the store, due or not, claimed or not: read-only, as
+    an operator would look. A feature whose timers are all gone owes nothing any more, in any replica."""
+    engine = create_store_engine(database_url(url))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(timers.c.kind, timers.c.key).where(timers.c.kind.in_(list(kinds))))
+            return [(row.kind, row.key) for row in rows]
     finally:
         engine.dispose()
