@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +29,7 @@ from bot.checklists.actions import ActionId, ViewId
 from bot.checklists.model import Checklist
 from bot.checklists.render import REASON_ACTION, REASON_BLOCK
 from bot.checklists.state import ChecklistState
+from bot.clock import ManualClock
 from bot.config import parse_config
 from bot.server import create_app
 from bot.settings import Settings
@@ -56,29 +57,10 @@ CONFIG = {
 USERGROUPS = {"S0OWNERS": [OWNER], "S0ONCALL": [ONCALL]}
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@dataclass
-class SteppingClock:
-    """The scenario's `now`, moved on by the test (re-checks come due)."""
-
-    instant: datetime
-
-    def now(self) -> datetime:
-        return self.instant
-
-    def advance(self, minutes: float) -> None:
-        self.instant += timedelta(minutes=minutes)
-
-
 @dataclass
 class World:
     emulator: Any
-    clock: SteppingClock
+    clock: ManualClock
 
 
 @contextmanager
@@ -91,7 +73,7 @@ def capture_worlds() -> Iterator[list[World]]:
     @contextmanager
     def world_with_handle(path: Any, config: Any = None) -> Iterator[Any]:
         with original(path, config) as world:
-            clock = SteppingClock(world.clock.instant)
+            clock = ManualClock(world.clock.instant)
             worlds.append(World(world.emulator, clock))
             yield replace(world, clock=clock)
 
@@ -284,7 +266,7 @@ def test_a_rollback_is_guided_in_one_message_verified_by_the_bot_and_closed_with
         assert f"runs `{TARGET}`" in verify and "4 executions on" in verify and "down from 1520" in verify
 
         # +5 min after the rollback the bot re-checks and says so in the thread.
-        bot.world.clock.advance(5.5)
+        bot.world.clock.advance(timedelta(minutes=5.5))
         recheck = bot.wait(lambda: next((m for m in bot.thread() if "Re-check +5 min" in m["text"]), None))
         said = json.dumps(recheck["blocks"], ensure_ascii=False)
         assert "after the rollback: recovered" in said and f"runs `{TARGET}`" in said

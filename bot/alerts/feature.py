@@ -84,6 +84,11 @@ class AlertsFeature:
         logging.getLogger("uvicorn.access").addFilter(self._access_log)
         await self.worker.start()
 
+    @property
+    def idle(self) -> bool:
+        """The alert work this replica was woken for is done (see `TimerWorker.idle`)."""
+        return self.worker.idle
+
     async def stop(self) -> None:
         await self.worker.stop()
         logging.getLogger("uvicorn.access").removeFilter(self._access_log)
