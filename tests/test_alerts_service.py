@@ -227,6 +227,8 @@ async def test_the_worker_is_idle_only_once_the_work_it_was_woken_for_is_done(tm
             "another feature's timer is left alone"
         await worker.stop()
         assert not worker.idle
+        with pytest.raises(RuntimeError, match="not running"):
+            await worker.wait_idle(1)
 
 
 # --- the webhook on its own ------------------------------------------------------------------------------

@@ -67,6 +67,8 @@ class TimerWorker:
 
     async def wait_idle(self, timeout_s: float = 30) -> None:
         """Return once `idle` (in the worker's own event loop); TimeoutError after `timeout_s`."""
+        if self._loop is None:
+            raise RuntimeError("the worker is not running: it will never be idle")
         async with asyncio.timeout(timeout_s):
             while not self.idle:
                 await self._quiet.wait()
@@ -106,6 +108,8 @@ class TimerWorker:
         # Only this worker's kinds: other features' timers in the same store are theirs to claim.
         due = await self._timers.due(self._scheduler.now(), self._owner, limit=room, lease_s=self._lease_s,
                                      kinds=self._handlers)
+        if due:
+            self._quiet.clear()
         for timer in due:
             task = asyncio.create_task(self._handle(timer), name=f"{timer.kind}:{timer.key[-12:]}")
             self._inflight.add(task)
