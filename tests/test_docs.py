@@ -28,3 +28,11 @@ def test_every_cli_subcommand_and_slash_command_is_in_the_readme() -> None:
 
 def test_every_check_is_in_the_readme() -> None:
     assert [c.name for c in CHECKS if f"`{c.name}`" not in README] == []
+
+
+def test_ci_runs_the_readmes_test_command() -> None:
+    commands = re.findall(r"(python -m pytest[^`\n]*)", README)
+    assert commands and len(set(commands)) == 1, commands
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert f"JOBBOT_REQUIRE_NODE=1 {commands[0]}\n" in ci
+    assert "--cov=bot --cov-branch" in commands[0]
