@@ -363,8 +363,11 @@ def test_a_restart_loses_nothing_the_message_is_rebuilt_from_the_store(tmp_path:
         assert rebuilt["blocks"] == last, "the same state renders the same message"
         # The old message's ts is replaced by the new one in the store: later clicks update the new message.
         assert rebuilt["ts"] != ts
-        saved = asyncio.run(stored_checklist(db, checklist))
-        assert (saved.channel, saved.ts) == (CHANNEL, rebuilt["ts"])
+        def replaced() -> Checklist | None:  # written once Slack has answered the post
+            saved = asyncio.run(stored_checklist(db, checklist))
+            return saved if saved.ts == rebuilt["ts"] else None
+
+        assert after.slack.wait_for_sync(replaced, timeout=25, interval=0.1).channel == CHANNEL
         # Buttons carry ids only, so the re-posted message keeps working.
         after.click(ActionId.DONE, "evidence", user=ONCALL)
         after.wait_step("evidence", "Done by <@U0ONCALL>")

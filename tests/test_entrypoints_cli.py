@@ -100,10 +100,16 @@ def test_demo_exits_1_when_a_scenario_concludes_otherwise_than_it_expects(tmp_pa
     assert "0 of 1 scenarios concluded as expected." in done.stdout
 
 
+def as_in_a_terminal() -> None:
+    """Ctrl-C reaches the process: a test run started in the background (nohup, `&`) ignores SIGINT, and its
+    children would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_emulator_prints_its_urls_serves_a_real_read_and_stops_on_sigint(tmp_path: Path) -> None:
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "emulator", "--scenario", str(OOM)], cwd=tmp_path,
                                env={**jobbot_env(), "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=as_in_a_terminal)
     try:
         assert process.stdout is not None
         lines: list[str] = []
