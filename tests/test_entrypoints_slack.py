@@ -197,6 +197,10 @@ def test_rollback_opens_a_checklist_that_checklist_shows_and_undo_reopens_a_step
                                         if c.args is message), None))
             shown = json.dumps(message["blocks"], ensure_ascii=False)
             assert f"*Target:* `{GOOD}`" in shown and f"today `{BAD}`" in shown
+            # Ready once its evidence snapshot is in the thread. (`checklist` typed in the instant between the
+            # post and jobbot storing its ts posts the message a second time: seen with --randomly-seed=303.)
+            snapshot = bot.wait(lambda: slack.thread("C0INC", ts) or None)
+            assert f"Snapshot of {JOB}" in json.dumps(snapshot, ensure_ascii=False)
 
             bot.command(f"checklist {JOB}", token="open")
             opened = bot.answer("open")
