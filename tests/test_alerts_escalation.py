@@ -8,17 +8,17 @@ feature (another replica id, a new engine) is built on the same database.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 
 from bot.alerts.feature import AlertsFeature
+from bot.clock import ManualClock
 from bot.config import parse_config
-from tests.fixtures.alerts.inprocess import ManualClock, alerts_feature
+from tests.fixtures.alerts.inprocess import T0, alerts_feature
 from tests.fixtures.alerts.payloads import alert_id, job_id, metric_alert
-from tests.support.db import PostgresServer, sqlite_url
 from tests.support.slack_fake import FakeSlack
 
 CHANNEL = "C0ALERT00"
@@ -27,17 +27,6 @@ CONFIG = parse_config({
     "jobs": {"orders-00": {"resource_group": "rg-orders", "channel": CHANNEL,
                            "owners": {"primary": "S0ORDERS", "escalation": list(CHAIN), "escalate_after_min": 15}}},
 })
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path / "jobbot.db")
-        return
-    server = PostgresServer.from_environ()
-    server.require()
-    with server.temporary_database("jobbot_escalation") as url:
-        yield url
 
 
 @pytest.fixture
@@ -67,11 +56,11 @@ async def open_alert(feature: AlertsFeature, seed: str) -> str:
 
 async def test_after_a_restart_the_tier_due_now_is_called_once_then_the_next_then_the_chain_ends(
         db_url: str, slack: FakeSlack) -> None:
-    clock = ManualClock()
+    clock = ManualClock(T0)
     async with replica(db_url, clock, slack) as first:
         await open_alert(first, "restart")
         assert escalations(slack) == [], "nothing is due at once"
-    clock.advance(35)  # jobbot was down when tier 1 fell due at 15 min; tier 2 is due at 30 min
+    clock.advance(timedelta(minutes=35))  # jobbot was down when tier 1 fell due at 15 min; tier 2 is due at 30 min
     async with replica(db_url, clock, slack) as restarted:
         await restarted.worker.drain()
         [note] = escalations(slack)
@@ -79,19 +68,19 @@ async def test_after_a_restart_the_tier_due_now_is_called_once_then_the_next_the
         assert "<!subteam^S0LEADS1>" in note and "due earlier" in note
         await restarted.worker.drain()
         assert len(escalations(slack)) == 1, "the same tier is never called twice"
-        clock.advance(11)  # 46 min: tier 3
+        clock.advance(timedelta(minutes=11))  # 46 min: tier 3
         await restarted.worker.drain()
         assert "<@U0DIRECTOR>" in escalations(slack)[-1] and "end of the chain" in escalations(slack)[-1]
-        clock.advance(120)
+        clock.advance(timedelta(minutes=120))
         await restarted.worker.drain()
         assert len(escalations(slack)) == 2
 
 
 async def test_acknowledging_stops_the_escalation_even_across_a_restart(db_url: str, slack: FakeSlack) -> None:
-    clock = ManualClock()
+    clock = ManualClock(T0)
     async with replica(db_url, clock, slack) as feature:
         ident = await open_alert(feature, "ack")
-        clock.advance(16)
+        clock.advance(timedelta(minutes=16))
         await feature.worker.drain()
         assert len(escalations(slack)) == 1 and "<!subteam^S0LEADS1>" in escalations(slack)[0]
         outcome = await feature.escalations.acknowledge(ident, "U0ONCALL")
@@ -99,7 +88,7 @@ async def test_acknowledging_stops_the_escalation_even_across_a_restart(db_url: 
         await feature.worker.drain()
         again = await feature.escalations.acknowledge(ident, "U0SECOND")
         assert not again.recorded and again.ack is not None and again.ack.user == "U0ONCALL"
-    clock.advance(240)
+    clock.advance(timedelta(minutes=240))
     async with replica(db_url, clock, slack) as restarted:
         await restarted.worker.drain()
     assert len(escalations(slack)) == 1
@@ -111,22 +100,22 @@ async def test_acknowledging_stops_the_escalation_even_across_a_restart(db_url: 
 
 
 async def test_a_resolved_alert_escalates_no_further(db_url: str, slack: FakeSlack) -> None:
-    clock = ManualClock()
+    clock = ManualClock(T0)
     async with replica(db_url, clock, slack) as feature:
         ident = await open_alert(feature, "resolved")
-        clock.advance(5)
+        clock.advance(timedelta(minutes=5))
         await feature.accept(metric_alert(ident, "rule-resolved", job_id("orders-00"), condition="Resolved"))
         await feature.worker.drain()
-        clock.advance(60)
+        clock.advance(timedelta(minutes=60))
         await feature.worker.drain()
     assert escalations(slack) == []
 
 
 async def test_two_replicas_due_at_once_call_the_tier_once(db_url: str, slack: FakeSlack) -> None:
-    clock = ManualClock()
+    clock = ManualClock(T0)
     async with replica(db_url, clock, slack) as one, replica(db_url, clock, slack) as two:
         await open_alert(one, "race")
-        clock.advance(15)
+        clock.advance(timedelta(minutes=15))
         await asyncio.gather(one.worker.drain(), two.worker.drain(), one.worker.drain(), two.worker.drain())
         await asyncio.gather(one.worker.drain(), two.worker.drain())
     assert len(escalations(slack)) == 1

@@ -9,16 +9,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.store import AuditEntry, Store
+from bot.alerts.storage import DELIVERY, RECOVER, WORK
+from bot.store import AuditEntry
 from tests.fixtures.alerts.payloads import storm, storm_world
 from tests.fixtures.alerts.replicas import deliver_all, parents_by_alert, start_replica, wait_ready
-from tests.support.db import PostgresServer
+from tests.support.db import audit_trail, owed_timers
 from tests.support.slack_fake import FakeSlack
 
 pytestmark = pytest.mark.postgres
@@ -29,23 +28,12 @@ ALERT_TOKEN = "alert-token-replicas-51c7e0"
 ALERTS, DELIVERIES, JOBS = 50, 500, 10
 
 
-@pytest.fixture
-def database() -> Iterator[str]:
-    server = PostgresServer.from_environ()
-    server.require()
-    with server.temporary_database("jobbot_replicas") as url:
-        yield url
-
-
 def audited(database: str) -> list[AuditEntry]:
-    store = Store.open(database)
-    try:
-        return asyncio.run(store.audit.recent(10_000))
-    finally:
-        store.close()
+    return audit_trail(database)
 
 
-def test_two_replicas_post_each_alert_once_and_each_resolve_note_once(database: str, tmp_path: Path) -> None:
+def test_two_replicas_post_each_alert_once_and_each_resolve_note_once(postgres_url: str, tmp_path: Path) -> None:
+    database = postgres_url
     world = storm_world(tmp_path, jobs=JOBS, logs_for=1)
     plan = storm(world.jobs, alerts=ALERTS, deliveries=DELIVERIES)
     assert len({d.alert for d in plan.deliveries}) == ALERTS and len(plan.deliveries) == DELIVERIES
@@ -74,8 +62,11 @@ def test_two_replicas_post_each_alert_once_and_each_resolve_note_once(database: 
                 entries = [e for e in audited(database) if e.action == "alert:delivery"]
                 return entries if len(entries) >= DELIVERIES else None
 
-            entries = slack.wait_for_sync(deliveries_done, timeout=120)
-            time.sleep(2)  # anything late or doubled would show now
+            slack.wait_for_sync(deliveries_done, timeout=120)
+            # Neither replica owes anything any more: anything late or doubled has been sent by now.
+            slack.wait_for_sync(lambda: owed_timers(database, (DELIVERY, WORK, RECOVER)) == [], timeout=120,
+                                interval=0.2)
+            entries = [e for e in audited(database) if e.action == "alert:delivery"]
         finally:
             for replica in replicas:
                 replica.stop()

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from bot.alerts.schema import Alert, Condition, InvalidAlert, UnknownSchema, parse_alert
+from bot.alerts.intake import Webhook
+from bot.alerts.schema import SCHEMA_ID, Alert, Condition, InvalidAlert, UnknownSchema, parse_alert
 from tests.fixtures.alerts.payloads import (
     UNKNOWN_SCHEMA,
     activity_alert,
@@ -108,13 +115,66 @@ json_values = st.recursive(
 )
 
 
+_ESSENTIAL_KEYS = st.sampled_from(["alertId", "monitorCondition", "alertRule", "firedDateTime", "severity", "x"])
+_DELIVERIES = st.one_of(
+    json_values,
+    st.fixed_dictionaries({"schemaId": st.just(SCHEMA_ID), "data": json_values}),
+    st.fixed_dictionaries({"schemaId": st.just(SCHEMA_ID), "data": st.fixed_dictionaries({
+        "essentials": st.dictionaries(_ESSENTIAL_KEYS, json_values | st.sampled_from(["Fired", "Resolved"]))})}),
+)
+
+
 @settings(max_examples=300, deadline=None)
-@given(json_values)
-def test_any_json_is_either_an_alert_or_a_clear_refusal(body: Any) -> None:
+@given(_DELIVERIES)
+@example(sample())
+@example({"schemaId": SCHEMA_ID, "data": {"essentials": {"alertId": "a1", "monitorCondition": "Fired"}}})
+@example({"schemaId": SCHEMA_ID, "data": {"essentials": {"alertId": "a1", "monitorCondition": "Firing"}}})
+def test_any_json_delivered_is_stored_as_an_alert_or_refused_with_a_clear_422_and_nothing_stored(body: Any) -> None:
+    """What Azure (or anyone holding the token) may send: the webhook stores exactly the alerts jobbot can
+    use and answers everything else 422 with the kind of refusal, stores nothing, and audits the reason."""
+    stored: list[dict[str, Any]] = []
+    audited: list[dict[str, Any]] = []
+
+    async def accept(delivery: dict[str, Any]) -> str:
+        stored.append(delivery)
+        return "delivery-1"
+
+    async def audit(**fields: Any) -> None:
+        audited.append(fields)
+
+    webhook = Webhook(token="hook-token", accept=accept, audit=audit)
+
+    async def endpoint(request: Request) -> Response:
+        return await webhook(request)
+
+    async def deliver() -> httpx.Response:
+        transport = httpx.ASGITransport(app=Starlette(routes=[Route("/hook", endpoint, methods=["POST"])]))
+        async with httpx.AsyncClient(transport=transport, base_url="http://jobbot.test") as client:
+            return await client.post("/hook", params={"token": "hook-token"}, content=json.dumps(body),
+                                     headers={"Content-Type": "application/json"})
+
+    response = asyncio.run(deliver())
     try:
-        parse_alert(body)
+        json.dumps(body, allow_nan=False)
+    except ValueError:  # Infinity is no JSON (Python writes it anyway): refused before any schema check
+        assert (response.status_code, response.json()) == (400, {"error": "malformed JSON"})
+        assert stored == [] and [a["outcome"] for a in audited] == ["refused"]
+        return
+    try:
+        alert = parse_alert(body)
     except InvalidAlert as error:
-        assert str(error)
+        kind = "unknown schema" if isinstance(error, UnknownSchema) else "invalid alert"
+        assert response.status_code == 422
+        assert response.json() == {"error": kind}
+        assert stored == [], "a refused delivery is not stored"
+        assert [(a["outcome"], a["detail"]) for a in audited] == [("refused", f"{kind}: {error}"[:500])]
+        assert str(error).strip()
+    else:
+        assert response.status_code == 202
+        assert response.json() == {"status": "accepted", "alertId": alert.alert_id, "delivery": "delivery-1"}
+        assert len(stored) == 1 and parse_alert(stored[0]).alert_id == alert.alert_id
+        assert audited == [], "an accepted delivery is audited once processed, not here"
+    event(f"answered {response.status_code}")
 
 
 @settings(max_examples=300, deadline=None)

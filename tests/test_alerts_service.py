@@ -17,12 +17,14 @@ from starlette.routing import Route
 
 from bot.alerts.feature import scheduler_clock
 from bot.alerts.intake import MAX_BODY, AccessLogRedaction, Webhook
-from bot.clock import FixedClock, SystemClock
+from bot.alerts.storage import DELIVERY
+from bot.alerts.worker import TimerWorker
+from bot.clock import FixedClock, ManualClock, SystemClock
 from bot.config import parse_config
 from bot.errors import ConfigError
-from bot.store import Store, StoreUnavailable
+from bot.store import Store, StoreUnavailable, Timer
 from tests.fakes import FakeJobs, make_job, readers
-from tests.fixtures.alerts.inprocess import T0, ManualClock, alerts_feature, audit_of
+from tests.fixtures.alerts.inprocess import T0, alerts_feature, audit_of
 from tests.fixtures.alerts.payloads import alert_id, job_id, log_alert, metric_alert
 from tests.support.db import sqlite_url
 from tests.support.slack_fake import FakeSlack
@@ -42,7 +44,7 @@ async def test_the_jobs_jobbot_channel_tag_routes_it_and_its_tags_name_the_owner
                                                                                    slack: FakeSlack) -> None:
     jobs = readers(FakeJobs([make_job("orders-00", tags={"jobbot-channel": "C0TAGGED", "oncall": "S0ORDERS",
                                                          "owner": "U0TEAMLEAD"})]))
-    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(), slack, parse_config({}), jobs=jobs,
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(T0), slack, parse_config({}), jobs=jobs,
                               alert_channel="C0DEFAULT") as feature:
         await feature.accept(metric_alert(alert_id("tag"), "r", job_id("orders-00")))
         await feature.worker.drain()
@@ -53,7 +55,7 @@ async def test_the_jobs_jobbot_channel_tag_routes_it_and_its_tags_name_the_owner
 
 async def test_a_job_without_a_channel_goes_to_the_default_channel_and_says_why(tmp_path: Path,
                                                                                 slack: FakeSlack) -> None:
-    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(), slack, parse_config({}),
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(T0), slack, parse_config({}),
                               alert_channel="C0DEFAULT") as feature:
         await feature.accept(metric_alert(alert_id("default"), "r", job_id("orders-00")))
         await feature.worker.drain()
@@ -65,7 +67,7 @@ async def test_a_channel_that_refuses_the_bot_sends_the_alert_to_the_default_cha
                                                                                      slack: FakeSlack) -> None:
     slack.add_channel("G0PRIVATE", "orders-private", is_private=True, is_member=False)
     config = parse_config({"jobs": {"orders-00": {"channel": "G0PRIVATE", "owners": {"primary": "S0ORDERS"}}}})
-    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(), slack, config,
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(T0), slack, config,
                               alert_channel="C0DEFAULT") as feature:
         await feature.accept(metric_alert(alert_id("refused"), "r", job_id("orders-00")))
         await feature.worker.drain()
@@ -77,7 +79,7 @@ async def test_a_channel_that_refuses_the_bot_sends_the_alert_to_the_default_cha
 async def test_an_alert_with_no_channel_anywhere_is_logged_and_audited_as_unroutable(
         tmp_path: Path, slack: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
     db = sqlite_url(tmp_path / "j.db")
-    async with alerts_feature(db, ManualClock(), slack, parse_config({})) as feature:
+    async with alerts_feature(db, ManualClock(T0), slack, parse_config({})) as feature:
         with caplog.at_level(logging.WARNING, logger="bot.alerts"):
             await feature.accept(metric_alert(alert_id("nowhere"), "r", job_id("orders-00")))
             await feature.worker.drain()
@@ -89,7 +91,7 @@ async def test_an_alert_with_no_channel_anywhere_is_logged_and_audited_as_unrout
 
 
 async def test_a_job_azure_does_not_know_is_still_posted_with_the_reason(tmp_path: Path, slack: FakeSlack) -> None:
-    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(), slack, parse_config({}),
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(T0), slack, parse_config({}),
                               alert_channel="C0DEFAULT") as feature:
         await feature.accept(metric_alert(alert_id("gone"), "r", job_id("orders-99")))
         await feature.worker.drain()
@@ -100,7 +102,7 @@ async def test_a_job_azure_does_not_know_is_still_posted_with_the_reason(tmp_pat
 
 
 async def test_a_log_alert_naming_no_job_is_posted_without_a_triage(tmp_path: Path, slack: FakeSlack) -> None:
-    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(), slack, parse_config({}),
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(T0), slack, parse_config({}),
                               alert_channel="C0DEFAULT") as feature:
         await feature.accept(log_alert(alert_id("nojob"), "heartbeat-missing", job=None, query="Heartbeat"))
         await feature.worker.drain()
@@ -111,7 +113,7 @@ async def test_a_log_alert_naming_no_job_is_posted_without_a_triage(tmp_path: Pa
 async def test_slack_failing_the_post_is_retried_later_then_given_up_and_audited(tmp_path: Path,
                                                                                  slack: FakeSlack) -> None:
     db = sqlite_url(tmp_path / "j.db")
-    clock = ManualClock()
+    clock = ManualClock(T0)
     config = parse_config({"jobs": {"orders-00": {"channel": "C0ORDERS", "owners": {"primary": "S0ORDERS"}}}})
     # ok:false without a retryable status: the client gives up at once, the thread retries later.
     slack.fail_next("chat.postMessage", status=200, retry_after=None, times=100, error="fatal_error")
@@ -119,20 +121,20 @@ async def test_slack_failing_the_post_is_retried_later_then_given_up_and_audited
         await feature.accept(metric_alert(alert_id("flaky"), "r", job_id("orders-00")))
         for _ in range(6):
             await feature.worker.drain()
-            clock.advance(1)
+            clock.advance(timedelta(minutes=1))
     assert parents(slack) == [] and len(slack.calls_to("chat.postMessage")) == 5, "5 attempts, then given up"
     assert [e.outcome for e in await audit_of(db) if e.action == "alert:post"] == ["failed"]
 
 
 async def test_after_a_transient_slack_failure_the_post_lands_once(tmp_path: Path, slack: FakeSlack) -> None:
-    clock = ManualClock()
+    clock = ManualClock(T0)
     config = parse_config({"jobs": {"orders-00": {"channel": "C0ORDERS", "owners": {"primary": "S0ORDERS"}}}})
     slack.fail_next("chat.postMessage", status=503, retry_after=None, times=3)
     async with alerts_feature(sqlite_url(tmp_path / "j.db"), clock, slack, config) as feature:
         await feature.accept(metric_alert(alert_id("transient"), "r", job_id("orders-00")))
         await feature.worker.drain()
         assert parents(slack) == []
-        clock.advance(1)
+        clock.advance(timedelta(minutes=1))
         await feature.worker.drain()
     assert len(parents(slack)) == 1
 
@@ -142,7 +144,7 @@ async def test_the_background_worker_stops_cleanly_mid_post_and_a_restart_posts_
     db = sqlite_url(tmp_path / "j.db")
     config = parse_config({"jobs": {"orders-00": {"channel": "C0ORDERS", "owners": {"primary": "S0ORDERS"}}}})
     slack.fail_next("chat.postMessage", status=429, retry_after=30, times=1)  # the post waits out Retry-After
-    clock = ManualClock()
+    clock = ManualClock(T0)
     async with alerts_feature(db, clock, slack, config) as feature:
         await feature.worker.start()
         await feature.accept(metric_alert(alert_id("stop"), "r", job_id("orders-00")))
@@ -151,14 +153,82 @@ async def test_the_background_worker_stops_cleanly_mid_post_and_a_restart_posts_
         await feature.stop()
         assert asyncio.get_running_loop().time() - started < 2, "stop does not wait for Slack's 30 s"
         assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("alerts")]
-    clock.advance(0.5)  # the stopped replica's lease (60 s on the test's clock) is not over yet …
+    clock.advance(timedelta(seconds=30))  # the stopped replica's lease (60 s on the test's clock) is not over yet …
     async with alerts_feature(db, clock, slack, config) as early:
         await early.worker.drain()
     assert parents(slack) == []
-    clock.advance(0.6)  # … now it is
+    clock.advance(timedelta(seconds=36))  # … now it is
     async with alerts_feature(db, clock, slack, config) as restarted:
         await restarted.worker.drain()
     assert len(parents(slack)) == 1
+
+
+async def test_a_replica_killed_before_auditing_an_opened_alert_leaves_the_row_to_the_next_one(
+        tmp_path: Path, slack: FakeSlack) -> None:
+    """The window of tests/test_alerts_crash.py, forced: the thread is written, then the process dies before
+    the "opened" audit row (and before the delivery is settled). The next replica processes the delivery
+    again and the audit trail still says the thread was opened, once; Slack gets one parent."""
+    db = sqlite_url(tmp_path / "j.db")
+    config = parse_config({"jobs": {"orders-00": {"channel": "C0ORDERS", "owners": {"primary": "S0ORDERS"}}}})
+    clock = ManualClock(T0)
+    ident = alert_id("killed")
+    body = metric_alert(ident, "r", job_id("orders-00"))
+
+    def opened_row(fields: dict[str, Any]) -> bool:
+        return bool(fields["action"] == "alert:delivery" and fields["outcome"] == "opened")
+
+    async with alerts_feature(db, clock, slack, config, dies_before_audit=opened_row) as first:
+        await first.accept(body)
+        await first.worker.drain()
+    assert [e.outcome for e in await audit_of(db) if e.action == "alert:delivery"] == [], "it died before the row"
+
+    clock.advance(timedelta(seconds=config.alerts.lease_s + 1))  # the dead replica's claim runs out
+    async with alerts_feature(db, clock, slack, config) as second:
+        await second.accept(body)  # and Azure, having had no answer in time, delivers it again
+        await second.worker.drain()
+    deliveries = [e for e in await audit_of(db) if e.action == "alert:delivery"]
+    assert sorted(e.outcome for e in deliveries) == ["duplicate", "opened"]
+    assert len(parents(slack)) == 1
+    with Store.open(db) as store:
+        assert await store.timers.due(clock.now(), "probe", kinds=[DELIVERY]) == [], "the delivery is settled"
+
+
+async def test_the_worker_is_idle_only_once_the_work_it_was_woken_for_is_done(tmp_path: Path,
+                                                                               clock: ManualClock) -> None:
+    """The signal tests wait on instead of sleeping: false from the wake-up until the last handler ended and
+    nothing is due; a timer due later does not keep it busy."""
+    started, release = asyncio.Event(), asyncio.Event()
+    handled: list[str] = []
+
+    async def handler(timer: Timer) -> None:
+        started.set()
+        await release.wait()
+        handled.append(timer.key)
+
+    with Store.open(sqlite_url(tmp_path / "j.db"), clock=clock) as store:
+        worker = TimerWorker(store, clock, "r1", {"work": handler}, lease_s=60, poll_s=30)
+        assert not worker.idle, "not running yet"
+        await worker.start()
+        await worker.wait_idle(5)
+        await store.timers.schedule("other-feature", "k0", clock.now(), {})  # not this worker's kind
+        await store.timers.schedule("work", "k1", clock.now(), {})
+        worker.wake()
+        assert not worker.idle
+        await asyncio.wait_for(started.wait(), 5)  # the handler runs, and waits
+        assert not worker.idle and handled == []
+        release.set()
+        await worker.wait_idle(5)
+        assert handled == ["k1"]
+        await store.timers.schedule("work", "k2", clock.now() + timedelta(minutes=5), {})
+        worker.wake()
+        await worker.wait_idle(5)
+        assert handled == ["k1"], "due later: idle meanwhile"
+        assert [t.key for t in await store.timers.due(clock.now(), "probe", kinds=["other-feature"])] == ["k0"], \
+            "another feature's timer is left alone"
+        await worker.stop()
+        assert not worker.idle
+        with pytest.raises(RuntimeError, match="not running"):
+            await worker.wait_idle(1)
 
 
 # --- the webhook on its own ------------------------------------------------------------------------------
@@ -243,5 +313,5 @@ def test_the_alerts_section_is_validated_with_every_problem_at_once() -> None:
 
 def test_timers_run_on_real_time_where_the_worlds_clock_stands_still() -> None:
     assert isinstance(scheduler_clock(FixedClock(T0)), SystemClock)
-    manual = ManualClock()
+    manual = ManualClock(T0)
     assert scheduler_clock(manual) is manual

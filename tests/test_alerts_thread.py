@@ -72,6 +72,31 @@ def keys(thread: Thread) -> list[str]:
 
 # --- deliveries --------------------------------------------------------------------------------------------
 
+def test_a_delivery_applied_again_says_what_it_changed_the_first_time_and_changes_nothing() -> None:
+    """A replica killed after writing the thread and before auditing or settling the delivery: the delivery
+    is processed again, and must not pass for a repeat (its "opened" row would never be written)."""
+    first = alert()
+    new = open_thread(A1, first, ROUTING, T0, facts_of(first))
+    thread = apply_alert(new, first, T0, "d-open").thread
+    again = apply_alert(thread, first, T0, "d-open")
+    assert (again.change, again.replayed, again.thread) == (Change.OPENED, True, thread)
+    repeat = apply_alert(thread, first, T0, "d-azure-retry")
+    assert (repeat.change, repeat.replayed) == (Change.DUPLICATE, False), "another delivery of it is a repeat"
+    assert apply_alert(thread, first, T0).change is Change.DUPLICATE, "no delivery id: a repeat"
+
+    joined = apply_alert(thread, alert(A2), T0, "d-join").thread
+    resolved = apply_alert(joined, alert(A2, "Resolved"), T0, "d-resolve").thread
+    late = apply_alert(resolved, alert(A2), T0, "d-late")  # Fired again after Resolved: already seen
+    assert late.change is Change.DUPLICATE
+    assert apply_alert(resolved, alert(A2), T0, "d-join").change is Change.JOINED
+    assert apply_alert(resolved, alert(A2, "Resolved"), T0, "d-resolve").change is Change.RESOLVED
+    resolved_first = apply_alert(thread, alert(A2, "Resolved"), T0, "d-r").thread
+    fired_late = apply_alert(resolved_first, alert(A2), T0, "d-f")
+    assert fired_late.change is Change.LATE
+    assert apply_alert(fired_late.thread, alert(A2), T0, "d-f").change is Change.LATE
+    assert thread_from_dict(thread_to_dict(fired_late.thread)) == fired_late.thread, "the ids are stored"
+
+
 def test_a_new_thread_owes_its_post_and_a_triage() -> None:
     thread = opened()
     assert keys(thread) == [POST, TRIAGE]

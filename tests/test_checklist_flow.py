@@ -6,6 +6,7 @@ The bot's clock is the scenario's, made steppable here so the +5/+15/+30 min re-
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import json
 import ssl
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -21,14 +22,19 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import yaml
+from slack_sdk import WebClient
 
 from bot import scenario_mode
 from bot.checklists.actions import ActionId, ViewId
+from bot.checklists.model import Checklist
 from bot.checklists.render import REASON_ACTION, REASON_BLOCK
+from bot.checklists.state import ChecklistState
+from bot.clock import ManualClock
 from bot.config import parse_config
 from bot.server import create_app
 from bot.settings import Settings
 from bot.slack.limits import check_blocks
+from bot.store import Store
 from tests.support.served import served
 from tests.support.slack_fake import FakeSlack
 from tests.support.slack_requests import block_actions_body, sign, slash_command_body
@@ -51,29 +57,10 @@ CONFIG = {
 USERGROUPS = {"S0OWNERS": [OWNER], "S0ONCALL": [ONCALL]}
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@dataclass
-class SteppingClock:
-    """The scenario's `now`, moved on by the test (re-checks come due)."""
-
-    instant: datetime
-
-    def now(self) -> datetime:
-        return self.instant
-
-    def advance(self, minutes: float) -> None:
-        self.instant += timedelta(minutes=minutes)
-
-
 @dataclass
 class World:
     emulator: Any
-    clock: SteppingClock
+    clock: ManualClock
 
 
 @contextmanager
@@ -86,7 +73,7 @@ def capture_worlds() -> Iterator[list[World]]:
     @contextmanager
     def world_with_handle(path: Any, config: Any = None) -> Iterator[Any]:
         with original(path, config) as world:
-            clock = SteppingClock(world.clock.instant)
+            clock = ManualClock(world.clock.instant)
             worlds.append(World(world.emulator, clock))
             yield replace(world, clock=clock)
 
@@ -199,6 +186,17 @@ def running_bot(tmp: Path, db: str | None = None, scenario: Path | None = None) 
             yield Bot(url, slack, worlds[-1])
 
 
+async def stored_checklist(db: str, checklist_id: str) -> Checklist:
+    """The checklist as jobbot's store holds it (read with a store of the test's own)."""
+    store = Store.open(db)
+    try:
+        saved = await ChecklistState(store).load(checklist_id)
+    finally:
+        store.close()
+    assert saved is not None
+    return saved.checklist
+
+
 def assert_only_reads_reached_azure(bot: Bot) -> None:
     azure = [r for r in bot.world.emulator.requests if r.target != "control"]
     assert azure, "the flow read Azure"
@@ -269,7 +267,7 @@ def test_a_rollback_is_guided_in_one_message_verified_by_the_bot_and_closed_with
         assert f"runs `{TARGET}`" in verify and "4 executions on" in verify and "down from 1520" in verify
 
         # +5 min after the rollback the bot re-checks and says so in the thread.
-        bot.world.clock.advance(5.5)
+        bot.world.clock.advance(timedelta(minutes=5.5))
         recheck = bot.wait(lambda: next((m for m in bot.thread() if "Re-check +5 min" in m["text"]), None))
         said = json.dumps(recheck["blocks"], ensure_ascii=False)
         assert "after the rollback: recovered" in said and f"runs `{TARGET}`" in said
@@ -357,12 +355,20 @@ def test_a_restart_loses_nothing_the_message_is_rebuilt_from_the_store(tmp_path:
 
     with running_bot(tmp_path, db) as after:  # a new process: nothing in memory, the same store
         after.slack.add_channel(CHANNEL, "incident")
+        # Slack moved on meanwhile (a message elsewhere): the re-posted message gets a ts unlike the old one's.
+        WebClient(token=TOKEN, base_url=after.slack.api_url).chat_postMessage(channel="C0ELSEWHERE", text="hello")
         # The old message is not in this fake Slack: `checklist` re-posts it from the store alone.
         after.command("checklist orders-processor", token="rebuild")
         rebuilt = after.wait(after.checklist_message)
         after.ts, after.checklist = rebuilt["ts"], checklist
         assert rebuilt["blocks"] == last, "the same state renders the same message"
-        assert ts  # the old message's ts is replaced by the new one in the store
+        # The old message's ts is replaced by the new one in the store: later clicks update the new message.
+        assert rebuilt["ts"] != ts
+        def replaced() -> Checklist | None:  # written once Slack has answered the post
+            saved = asyncio.run(stored_checklist(db, checklist))
+            return saved if saved.ts == rebuilt["ts"] else None
+
+        assert after.slack.wait_for_sync(replaced, timeout=25, interval=0.1).channel == CHANNEL
         # Buttons carry ids only, so the re-posted message keeps working.
         after.click(ActionId.DONE, "evidence", user=ONCALL)
         after.wait_step("evidence", "Done by <@U0ONCALL>")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from bot.access import AccessPolicy
 from bot.checklists.actions import ActionId
 from bot.checklists.feature import ChecklistFeature
 from bot.checklists.model import StepKind, StepStatus, attach_message, mark_done
+from bot.clock import ManualClock
 from bot.config import Config
 from bot.features import Services
 from bot.model import Container, QueueDepth
@@ -33,21 +34,10 @@ CHANNEL = "C0INC"
 
 
 @dataclass
-class SteppingClock:
-    instant: datetime
-
-    def now(self) -> datetime:
-        return self.instant
-
-    def advance(self, minutes: float) -> None:
-        self.instant += timedelta(minutes=minutes)
-
-
-@dataclass
 class Rig:
     slack: FakeSlack
     store: Store
-    clock: SteppingClock
+    clock: ManualClock
     jobs: FakeJobs
     queues: FakeQueues
     feature: ChecklistFeature
@@ -61,7 +51,7 @@ class Rig:
         return self.slack.thread(CHANNEL, self.ts)
 
 
-def services(slack: FakeSlack, store: Store, clock: SteppingClock, jobs: FakeJobs, queues: FakeQueues,
+def services(slack: FakeSlack, store: Store, clock: ManualClock, jobs: FakeJobs, queues: FakeQueues,
              replica: str) -> Services:
     client = web_client("xoxb-test-token", slack.api_url)
 
@@ -82,7 +72,7 @@ def services(slack: FakeSlack, store: Store, clock: SteppingClock, jobs: FakeJob
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     async with FakeSlack(usergroups={"S0OWNERS": ["U0OWNER"]}) as slack:
         store = Store.open(f"sqlite:///{tmp_path / 'j.db'}")
-        clock = SteppingClock(NOW)
+        clock = ManualClock(NOW)
         jobs = FakeJobs([make_job()], history=[execution("bad", "Failed", 5)])
         queues = FakeQueues(QueueDepth("azure-queue", "st", "orders", 1520))
         feature = ChecklistFeature(services(slack, store, clock, jobs, queues, "replica-1"))
@@ -107,20 +97,20 @@ def rolled_back(rig: Rig) -> None:
 async def test_rechecks_post_not_recovered_then_recovered_in_the_thread(rig: Rig) -> None:
     c = checklist()
     assert await rig.feature.service.click(ActionId.DONE, f"{c.id}/apply", "U0OWNER", CHANNEL, None) == "ok"
-    rig.clock.advance(4)
+    rig.clock.advance(timedelta(minutes=4))
     assert await rig.feature.run_due_timers() == 0, "nothing is due before +5 min"
 
-    rig.clock.advance(1)
+    rig.clock.advance(timedelta(minutes=1))
     assert await rig.feature.run_due_timers() == 1
     assert "+5 min after the rollback: not recovered" in str(rig.thread()[-1]["blocks"])
 
     rolled_back(rig)
-    rig.clock.advance(10)
+    rig.clock.advance(timedelta(minutes=10))
     assert await rig.new_process().run_due_timers() == 1, "the timers live in the store, not in a process"
     said = str(rig.thread()[-1]["blocks"])
     assert "+15 min after the rollback: recovered" in said and "down from 1520" in said
 
-    rig.clock.advance(15)
+    rig.clock.advance(timedelta(minutes=15))
     assert await rig.feature.run_due_timers() == 1
     assert await rig.feature.run_due_timers() == 0, "each re-check fires once"
     assert [m["text"] for m in rig.thread()] == ["Re-check +5 min: not recovered", "Re-check +15 min: recovered",
@@ -137,7 +127,7 @@ async def test_undoing_the_rollback_step_cancels_its_rechecks(rig: Rig) -> None:
     c = checklist()
     await rig.feature.service.click(ActionId.DONE, f"{c.id}/apply", "U0OWNER", CHANNEL, None)
     await rig.feature.service.click(ActionId.UNDO, f"{c.id}/apply", "U0OWNER", CHANNEL, None)
-    rig.clock.advance(31)
+    rig.clock.advance(timedelta(minutes=31))
     assert await rig.feature.run_due_timers() == 0
     assert rig.thread() == []
 

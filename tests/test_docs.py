@@ -37,3 +37,11 @@ def test_the_changelog_has_unreleased_on_top_and_a_dated_section_for_the_release
     headings = re.findall(r"^## \[([^\]]+)\](.*)$", (ROOT / "CHANGELOG.md").read_text(), re.MULTILINE)
     assert headings[0] == ("Unreleased", "")
     assert re.fullmatch(r" - \d{4}-\d{2}-\d{2}", dict(headings).get(released, "")), f"no dated [{released}]"
+
+
+def test_ci_runs_the_readmes_test_command() -> None:
+    commands = re.findall(r"(python -m pytest[^`\n]*)", README)
+    assert commands and len(set(commands)) == 1, commands
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert f"JOBBOT_REQUIRE_NODE=1 {commands[0]}\n" in ci
+    assert "--cov=bot --cov-branch" in commands[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,11 +15,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.config import parse_config
+from bot.errors import InvalidRequest
 from bot.server import create_app
 from bot.settings import Settings
+from bot.slack.commands import Verb, help_text, parse_command
 from bot.slack.limits import check_blocks
-from bot.store import Store
-from tests.support.served import served
+from bot.store import AuditEntry
+from tests.support.db import audit_trail
+from tests.support.logs import LogLines, captured_logs
+from tests.support.served import Served, serving
 from tests.support.slack_fake import FakeSlack
 from tests.support.slack_requests import sign, slash_command_body
 
@@ -28,12 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 OOM = ROOT / "scenarios" / "oom-after-image-change.yaml"
 SECRET = "8f14e45fceea167a5a36dedd4bea2543"
 TOKEN = "xoxb-1111-2222-jobbottesttoken"
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
 
 
 LEAKY_VALUES = ("Sup3r-Secret-Db-Passw0rd!",
@@ -62,23 +59,11 @@ def payload_scenario(tmp: Path) -> Path:
     return path
 
 
-class LogLines(logging.Handler):
-    """Every log line the app writes, formatted with its exception text, to check nothing secret leaks."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(logging.Formatter("%(name)s %(message)s %(exc_text)s").format(record)
-                          + repr(record.__dict__))
-
-
 class Bot:
-    def __init__(self, url: str, slack: FakeSlack, db: str) -> None:
-        self.url, self.slack, self.db = url, slack, db
-        self.logs = LogLines()
-        self.http = httpx.Client(base_url=url, timeout=10, trust_env=False)
+    def __init__(self, app: Served, slack: FakeSlack, db: str, logs: LogLines | None = None) -> None:
+        self.app, self.url, self.slack, self.db = app, app.url, slack, db
+        self.logs = logs or LogLines()
+        self.http = httpx.Client(base_url=app.url, timeout=10, trust_env=False)
 
     def command(self, text: str, *, secret: str = SECRET, user: str = "U0ONCALL", channel: str = "C0INC",
                 channel_name: str = "incident", token: str = "t1", age_s: int = 0) -> httpx.Response:
@@ -107,22 +92,11 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
         "azure": {"check_deadline_s": 20},
         "access": {"commands": {"changes": {"user_groups": ["S0OWNERS"]}}},
     })
-    with FakeSlack.in_thread(usergroups={"S0OWNERS": ["U0LEAD"]}) as slack:
+    with FakeSlack.in_thread(usergroups={"S0OWNERS": ["U0LEAD"]}) as slack, captured_logs(skip=()) as logs:
         settings_ = Settings(slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=slack.api_url,
                              scenario=leaky_scenario(tmp), database_url=db)
-        root = logging.getLogger()
-        logs = LogLines()
-        previous = root.level
-        root.addHandler(logs)
-        root.setLevel(logging.DEBUG)
-        try:
-            with served(create_app(settings_, config)) as url:
-                bot = Bot(url, slack, db)
-                bot.logs = logs
-                yield bot
-        finally:
-            root.removeHandler(logs)
-            root.setLevel(previous)
+        with serving(create_app(settings_, config)) as app:
+            yield Bot(app, slack, db, logs)
 
 
 def test_healthz_and_readyz(bot: Bot) -> None:
@@ -148,12 +122,20 @@ def test_triage_is_acked_at_once_and_the_report_lands_in_the_channel(bot: Bot) -
     assert posts, "the progress message was posted in the channel first"
 
 
+def test_once_the_app_is_quiet_a_commands_report_is_in_the_channel(bot: Bot) -> None:
+    """The idle signal the tests below rely on: it waits for a command's background work, not just its ack."""
+    bot.command("exitcodes orders-processor", token="quiet")
+    bot.app.quiet()
+    assert [c for c in bot.slack.ok_calls_to("chat.update") if "Exit code 137 in 12 executions" in c.args["text"]]
+
+
 def test_a_bad_or_stale_signature_gets_401_and_triggers_nothing(bot: Bot) -> None:
-    before = len(bot.slack.calls)
+    bot.app.quiet()  # what earlier tests started has finished
+    before, audited = len(bot.slack.calls), len(audit_trail(bot.db))
     assert bot.command("triage orders-processor", secret="not-the-secret").status_code == 401
     assert bot.command("triage orders-processor", age_s=600).status_code == 401
-    time.sleep(0.5)
-    assert len(bot.slack.calls) == before
+    bot.app.quiet()  # whatever the refused requests could have started has finished too
+    assert len(bot.slack.calls) == before and len(audit_trail(bot.db)) == audited
 
 
 def test_a_typo_gets_ephemeral_help_with_the_closest_command(bot: Bot) -> None:
@@ -183,23 +165,23 @@ def test_an_allowed_group_member_may_run_the_restricted_command(bot: Bot) -> Non
 
 
 def test_every_command_is_in_the_audit_trail_without_secrets(bot: Bot) -> None:
-    bot.command("help")
-    store = Store.open(bot.db)
-    try:
-        import asyncio
+    assert "limited to" in bot.command("changes orders-processor", user="U0AUDITED").text
+    assert bot.command("help", user="U0AUDITED").status_code == 200
 
-        entries = asyncio.run(store.audit.recent(200))
-    finally:
-        store.close()
-    actions = {e.action for e in entries}
-    assert "command:help" in actions
-    assert any(e.outcome == "refused" for e in entries)
-    dump = repr(entries)
+    def audited() -> list[AuditEntry] | None:  # written just after the ack: wait for both rows
+        entries = [e for e in audit_trail(bot.db) if e.actor == "U0AUDITED"]
+        return entries if len(entries) == 2 else None
+
+    entries = bot.slack.wait_for_sync(audited, timeout=15)
+    assert {(e.action, e.target, e.outcome, e.channel) for e in entries} == {
+        ("command:help", None, "ok", "C0INC"), ("command:changes", "orders-processor", "refused", "C0INC")}
+    dump = repr(audit_trail(bot.db))
     assert SECRET not in dump and TOKEN not in dump
 
 
 def test_no_secret_value_from_the_scenario_reaches_slack(bot: Bot) -> None:
-    assert bot.slack.calls_to("chat.update"), "reports were posted"
+    bot.command("triage orders-processor", token="secrets")
+    bot.final_report("oom")
     sent = repr([c.args for c in bot.slack.calls]) + repr(bot.slack.responses)
     assert all(value not in sent for value in LEAKY_VALUES)
     logged = "\n".join(bot.logs.lines)
@@ -210,10 +192,25 @@ def test_no_secret_value_from_the_scenario_reaches_slack(bot: Bot) -> None:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=120))
-def test_no_command_text_ever_gets_a_server_error(bot: Bot, text: str) -> None:
-    response = bot.command(text.replace("\x00", ""), token="fuzz")
+def test_any_command_text_gets_the_answer_its_parse_promises_privately(bot: Bot, text: str) -> None:
+    """Whatever is typed after /jobbot: a 200 whose private answer is the usage help the parser gives for it
+    (or the ack of a command that parses), never a server error nor an empty or public answer."""
+    text = text.replace("\x00", "")
+    response = bot.command(text, token="fuzz")
     assert response.status_code == 200
-    assert response.text.strip()
+    answer = response.json()
+    assert answer["response_type"] == "ephemeral"
+    try:
+        parsed = parse_command(text, "/jobbot")
+    except InvalidRequest as error:
+        assert answer["text"] == str(error) and answer["text"].strip()
+        return
+    if parsed.verb is Verb.HELP:
+        assert answer["text"] == help_text("/jobbot")
+    elif parsed.verb is Verb.CHANGES:  # limited to S0OWNERS in this app's config
+        assert answer["text"].startswith(":no_entry:")
+    else:
+        assert answer["text"].startswith(":mag: Checking ")
 
 
 def test_slack_rate_limit_is_waited_out_and_the_post_lands_once(tmp_path: Path) -> None:
@@ -223,8 +220,8 @@ def test_slack_rate_limit_is_waited_out_and_the_post_lands_once(tmp_path: Path) 
         settings_ = Settings(slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=slack.api_url,
                              scenario=path, database_url=f"sqlite:///{tmp_path / 'j.db'}")
         config = parse_config({"azure": {"check_deadline_s": 20}})
-        with served(create_app(replace(settings_), config)) as url:
-            local = Bot(url, slack, settings_.database_url)
+        with serving(create_app(replace(settings_), config)) as app:
+            local = Bot(app, slack, settings_.database_url)
             # The Bolt 1.30 bug: a body mentioning "payload" (job and channel name here) must still work.
             response = local.command("triage payload-worker", channel="C0PAY", channel_name="payload-incidents")
             assert response.status_code == 200 and "Checking" in response.text

@@ -12,7 +12,6 @@ import base64
 import string
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,51 +23,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import inspect, select, update
 
+from bot.clock import ManualClock
 from bot.errors import ConfigError
 from bot.store import AuditEntry, StaleVersion, Store, StoreUnavailable, Versioned
 from bot.store.engine import create_store_engine, database_url
 from bot.store.redact import MARKER, MIN_SECRET_LENGTH, redact
 from bot.store.schema import SCHEMA_VERSION, TABLES, audit, meta, records
-from tests.support.db import PostgresServer, drop_store_tables, sqlite_url
 
 T0 = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 ALERT_TOKEN = "alert-token-0f3c9d27e1"
 
 
-@dataclass
-class ManualClock:
-    instant: datetime = T0
-
-    def now(self) -> datetime:
-        return self.instant
-
-    def advance(self, seconds: float) -> None:
-        self.instant += timedelta(seconds=seconds)
-
-
 # --- databases ---------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """One fresh database on the local PostgreSQL server for the whole session, dropped at the end."""
-    server = PostgresServer.from_environ()
-    server.require()
-    with server.temporary_database() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database (no store tables), as a new user's would be."""
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path / "state" / "jobbot.db")
-        return
-    url: str = request.getfixturevalue("postgres_database")
-    drop_store_tables(url)
-    yield url
-    drop_store_tables(url)
-
 
 @pytest.fixture
 def store(db_url: str) -> Iterator[Store]:
@@ -292,13 +259,13 @@ async def test_a_released_claim_can_be_claimed_again_but_only_its_owner_releases
 
 
 async def test_an_expired_claim_is_taken_over_by_exactly_one_other_replica(db_url: str) -> None:
-    clock = ManualClock()
+    clock = ManualClock(T0)
     with Store.open(db_url, clock=clock) as crashed, Store.open(db_url, clock=clock) as a, \
             Store.open(db_url, clock=clock) as b:
         assert await crashed.claims.claim("timer-poller", "leader", "crashed", ttl_s=30)
-        clock.advance(29)
+        clock.advance(timedelta(seconds=29))
         assert not await a.claims.claim("timer-poller", "leader", "a", ttl_s=30)
-        clock.advance(1)
+        clock.advance(timedelta(seconds=1))
         results = await asyncio.gather(*(
             (a, b)[i % 2].claims.claim("timer-poller", "leader", f"taker{i}", ttl_s=30) for i in range(10)
         ))
@@ -308,7 +275,7 @@ async def test_an_expired_claim_is_taken_over_by_exactly_one_other_replica(db_ur
 
 
 async def test_a_claim_without_ttl_never_expires_and_renewal_keeps_a_claim(db_url: str) -> None:
-    clock = ManualClock()
+    clock = ManualClock(T0)
     with Store.open(db_url, clock=clock) as store:
         await claim_renew_and_outlive(store, clock)
 
@@ -316,11 +283,11 @@ async def test_a_claim_without_ttl_never_expires_and_renewal_keeps_a_claim(db_ur
 async def claim_renew_and_outlive(store: Store, clock: ManualClock) -> None:
     assert await store.claims.claim("forever", "k", "one")
     assert await store.claims.claim("leased", "k", "one", ttl_s=10)
-    clock.advance(8)
+    clock.advance(timedelta(seconds=8))
     assert await store.claims.renew("leased", "k", "one", ttl_s=10)
-    clock.advance(8)
+    clock.advance(timedelta(seconds=8))
     assert not await store.claims.claim("leased", "k", "two")
-    clock.advance(10**6)
+    clock.advance(timedelta(seconds=10**6))
     assert not await store.claims.claim("forever", "k", "two")
     assert await store.claims.holder("forever", "k") == "one"
 

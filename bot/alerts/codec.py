@@ -28,7 +28,7 @@ def thread_to_dict(thread: Thread) -> dict[str, Any]:
         "opened_at": _time(thread.opened_at),
         "members": [
             {"alert_id": m.alert_id, "fired_at": _time(m.fired_at), "resolved_at": _time(m.resolved_at),
-             "seen": [c.value for c in m.seen], "severity": m.severity}
+             "seen": [c.value for c in m.seen], "severity": m.severity, "deliveries": list(m.deliveries)}
             for m in thread.members
         ],
         "effects": [
@@ -67,7 +67,8 @@ def thread_from_dict(raw: Mapping[str, Any]) -> Thread:
         opened_at=_parse(raw["opened_at"]),
         members=tuple(
             Member(alert_id=m["alert_id"], fired_at=_maybe(m.get("fired_at")), resolved_at=_maybe(m.get("resolved_at")),
-                   seen=tuple(Condition(c) for c in m.get("seen") or ()), severity=m.get("severity") or "")
+                   seen=tuple(Condition(c) for c in m.get("seen") or ()), severity=m.get("severity") or "",
+                   deliveries=tuple(str(d) for d in m.get("deliveries") or ()))
             for m in raw.get("members") or ()
         ),
         effects=tuple(

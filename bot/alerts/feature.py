@@ -97,6 +97,11 @@ class AlertsFeature:
         logging.getLogger("uvicorn.access").addFilter(self._access_log)
         await self.worker.start()
 
+    @property
+    def idle(self) -> bool:
+        """The alert work this replica was woken for is done (see `TimerWorker.idle`)."""
+        return self.worker.idle
+
     async def stop(self) -> None:
         await self.worker.stop()
         logging.getLogger("uvicorn.access").removeFilter(self._access_log)
@@ -112,7 +117,7 @@ class AlertsFeature:
 
     async def _on_delivery(self, timer: Timer) -> datetime | None:
         try:
-            await self.service.process(timer.payload)
+            await self.service.process(timer.payload, delivery=timer.key)
         except InvalidAlert as error:  # checked at the webhook; only a stored payload from elsewhere gets here
             log.warning("dropped an unreadable alert delivery: %s", error, extra={"delivery": timer.key})
         return None

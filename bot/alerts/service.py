@@ -61,20 +61,27 @@ class AlertService:
         self._audit = audit
         self._wake = wake
 
-    async def process(self, payload: Mapping[str, Any]) -> Outcome:
-        """Apply one stored delivery (the webhook's decoded body under "body"); audited whatever happens."""
+    async def process(self, payload: Mapping[str, Any], delivery: str | None = None) -> Outcome:
+        """Apply one stored delivery (the webhook's decoded body under "body"); audited whatever happens.
+
+        `delivery` is the stored delivery's id. The thread records it with the alert, in the same write, so
+        when a replica dies between that write and the audit row (or before settling the delivery), the
+        delivery processed again is recognised and audited with what it did ("opened", "joined" …), not
+        as a duplicate: the audit trail holds every thread. Such a delivery may be audited twice, never
+        not at all.
+        """
         started = time.monotonic()
         alert = parse_alert(payload.get("body"))
         job = find_job(alert, self._config)
         try:
-            outcome = await self._apply(alert, job)
+            outcome = await self._apply(alert, job, delivery)
         except Exception:
             await self._record(alert, job, None, "error", started)
             raise
         await self._record(alert, job, outcome.channel, outcome.change.value, started, outcome.thread)
         return outcome
 
-    async def _apply(self, alert: Alert, job: JobTarget | None) -> Outcome:
+    async def _apply(self, alert: Alert, job: JobTarget | None, delivery: str | None) -> Outcome:
         window = timedelta(minutes=self._config.alerts.group_window_min)
         fired = alert.fired_at or self._clock.now()
         thread_key = await self._records.place(group_key(alert, job), alert.alert_id, fired, window,
@@ -89,9 +96,11 @@ class AlertService:
                 if routed is None:
                     raise _NeedsRouting
                 thread = open_thread(thread_key, alert, routed, self._scheduler.now(), facts_of(alert))
-            applied = apply_alert(thread, alert, self._clock.now())
-            result.update(change=applied.change, opened=current is None)
-            return None if applied.change is Change.DUPLICATE else applied.thread
+            applied = apply_alert(thread, alert, self._clock.now(), delivery)
+            # Replayed: the first attempt wrote the thread but may have died before its timers were set.
+            opened = current is None or (applied.replayed and applied.change is Change.OPENED)
+            result.update(change=applied.change, opened=opened)
+            return None if applied.change is Change.DUPLICATE or applied.replayed else applied.thread
 
         while True:
             try:

@@ -89,6 +89,9 @@ class Member:
     resolved_at: datetime | None = None
     seen: tuple[Condition, ...] = ()  # the conditions delivered so far: the durable dedupe
     severity: str = ""
+    # The stored deliveries that brought them. A delivery processed again (its replica died before the
+    # delivery was settled) is known for what it did the first time, not mistaken for a repeat.
+    deliveries: tuple[str, ...] = ()
 
     @property
     def resolved(self) -> bool:
@@ -172,6 +175,7 @@ class Thread:
 class Applied:
     thread: Thread
     change: Change
+    replayed: bool = False  # this very delivery was applied before: `change` is what it did then
 
 
 # --- deliveries ------------------------------------------------------------------------------------
@@ -184,10 +188,17 @@ def open_thread(key: str, alert: Alert, routing: Routing, opened_at: datetime, f
     return Thread(key=key, facts=facts, routing=routing, opened_at=opened_at, effects=tuple(effects))
 
 
-def apply_alert(thread: Thread, alert: Alert, now: datetime) -> Applied:
-    """The thread after one delivery of `alert`; the same alert and condition twice changes nothing."""
+def apply_alert(thread: Thread, alert: Alert, now: datetime, delivery: str | None = None) -> Applied:
+    """The thread after one delivery of `alert`; the same alert and condition twice changes nothing.
+
+    `delivery` names the stored delivery: applied again (the replica processing it died before settling
+    it), it changes nothing either, but it is told apart from a repeated delivery and says what it changed
+    the first time, so the audit trail still gets that change.
+    """
     member = thread.member(alert.alert_id)
     if member is not None and alert.condition in member.seen:
+        if delivery is not None and delivery in member.deliveries:
+            return Applied(thread, _first_change(thread, member, alert.condition), replayed=True)
         return Applied(thread, Change.DUPLICATE)
     added: list[str] = []
     change = Change.LATE  # a known alert's other condition: only Resolved can still change anything
@@ -196,7 +207,8 @@ def apply_alert(thread: Thread, alert: Alert, now: datetime) -> Applied:
         change = Change.OPENED if alert.alert_id == thread.key else Change.JOINED
         if change is Change.JOINED:
             added.append(joined_note(alert.alert_id))
-    member = replace(member, seen=(*member.seen, alert.condition), fired_at=member.fired_at or alert.fired_at)
+    member = replace(member, seen=(*member.seen, alert.condition), fired_at=member.fired_at or alert.fired_at,
+                     deliveries=(*member.deliveries, delivery) if delivery is not None else member.deliveries)
     if alert.condition is Condition.RESOLVED:
         member = replace(member, resolved_at=alert.resolved_at or now)
         added.append(resolved_note(alert.alert_id))
@@ -205,6 +217,15 @@ def apply_alert(thread: Thread, alert: Alert, now: datetime) -> Applied:
     visible = change is not Change.LATE
     updated = replace(thread, members=members, view=thread.view + (1 if visible else 0))
     return Applied(_add_effects(updated, added), change)
+
+
+def _first_change(thread: Thread, member: Member, condition: Condition) -> Change:
+    """What delivering `condition` of `member` changed when it was applied (see `apply_alert`)."""
+    if condition is Condition.RESOLVED:
+        return Change.RESOLVED
+    if member.seen.index(condition) > 0:
+        return Change.LATE
+    return Change.OPENED if member.alert_id == thread.key else Change.JOINED
 
 
 def acknowledge(thread: Thread, user: str, at: datetime) -> Thread | None:

@@ -7,6 +7,11 @@ again. A handler returns when its timer should fire again, or None when it is do
 The webhook wakes the worker at once, so an accepted alert does not wait for the next poll; the poll
 catches the rest (other replicas' work, retries, leases run out). In-flight handlers are capped, and
 `stop` cancels them: their leases run out and another replica (or this one, restarted) takes over.
+
+`idle` says when the work this replica was woken for is done: nothing in flight, and nothing found due
+since the last wake-up. Everything that makes work due now (an accepted delivery, a nudge, a handler that
+owes more) wakes the worker after writing its timer, so a check that finds nothing after the last wake has
+seen it all. Timers due later (a watchdog, an escalation tier) and other replicas' work are not covered.
 """
 
 from __future__ import annotations
@@ -56,6 +61,9 @@ class TimerWorker:
         self._poll_s = poll_s
         self._capacity = capacity
         self._wake = asyncio.Event()
+        self._wakes = 0  # wake-ups so far
+        self._quiet_since = -1  # `_wakes` when a claim last found nothing due with nothing in flight
+        self._quiet = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
         # Per kind, how many handlers may run at once (the rest of the claimed ones wait their turn).
@@ -65,7 +73,23 @@ class TimerWorker:
         self.parked: collections.deque[Parked] = collections.deque(maxlen=PARKED_KEPT)
 
     def wake(self) -> None:
+        self._wakes += 1
+        self._quiet.clear()
         self._wake.set()
+
+    @property
+    def idle(self) -> bool:
+        """Running, nothing in flight and nothing due since the last wake-up (see the module notes).
+        A plain read: another thread (a test driving the served app) may poll it."""
+        return self._loop is not None and not self._inflight and self._quiet_since == self._wakes
+
+    async def wait_idle(self, timeout_s: float = 30) -> None:
+        """Return once `idle` (in the worker's own event loop); TimeoutError after `timeout_s`."""
+        if self._loop is None:
+            raise RuntimeError("the worker is not running: it will never be idle")
+        async with asyncio.timeout(timeout_s):
+            while not self.idle:
+                await self._quiet.wait()
 
     async def start(self) -> None:
         if self._loop is None:
@@ -98,16 +122,25 @@ class TimerWorker:
         room = self._capacity - len(self._inflight)
         if room <= 0:
             return 0
-        due = await self._timers.due(self._scheduler.now(), self._owner, limit=room, lease_s=self._lease_s)
+        wakes = self._wakes
+        # Only this worker's kinds: other features' timers in the same store are theirs to claim.
+        due = await self._timers.due(self._scheduler.now(), self._owner, limit=room, lease_s=self._lease_s,
+                                     kinds=self._handlers)
+        if due:
+            self._quiet.clear()
         for timer in due:
-            if timer.kind not in self._handlers:
-                # `Timers.due` hands out every feature's kinds: give this one back, unclaimed and unchanged.
-                await self._timers.schedule(timer.kind, timer.key, timer.due_at, timer.payload)
-                continue
             task = asyncio.create_task(self._handle(timer), name=f"{timer.kind}:{timer.key[-12:]}")
             self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-        return sum(1 for t in due if t.kind in self._handlers)
+            task.add_done_callback(self._settled)
+        if not due and not self._inflight and wakes == self._wakes:
+            self._quiet_since = wakes
+            self._quiet.set()
+        return len(due)
+
+    def _settled(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        if not self._inflight:
+            self._wake.set()  # look once more now: if nothing is due, the worker is idle
 
     async def drain(self, timeout_s: float = 30) -> None:
         """Run until nothing is due and nothing is in flight (for tests and benchmarks)."""

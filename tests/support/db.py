@@ -8,19 +8,22 @@ server is not reachable, PostgreSQL tests are skipped with "PostgreSQL not reach
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, or_, select, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.pool import NullPool
 
+from bot.store import AuditEntry, Store
 from bot.store.engine import create_store_engine, database_url
-from bot.store.schema import metadata
+from bot.store.schema import metadata, timers
 
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CONNECT_TIMEOUT_S = 3
@@ -97,3 +100,28 @@ def drop_store_tables(url: str) -> None:
         metadata.drop_all(engine)
     finally:
         engine.dispose()
+
+
+def owed_timers(url: str, kinds: Iterable[str], now: datetime | None = None) -> list[tuple[str, str]]:
+    """(kind, key) of the timers of `kinds` that stand for work owed now: due by `now` (default: the system
+    clock, which replicas in scenario mode schedule on) or claimed and not yet settled. Timers due later
+    and unclaimed (a watchdog, an escalation tier) are not owed yet. Read-only, as an operator would look:
+    when none is left, no replica has anything of these kinds to do."""
+    moment = now or datetime.now(UTC)
+    engine = create_store_engine(database_url(url))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(timers.c.kind, timers.c.key).where(
+                timers.c.kind.in_(list(kinds)), or_(timers.c.owner.is_not(None), timers.c.due_at <= moment)))
+            return [(row.kind, row.key) for row in rows]
+    finally:
+        engine.dispose()
+
+
+def audit_trail(url: str, limit: int = 10_000) -> list[AuditEntry]:
+    """The audit trail, newest first, as another process reads it (sync: for tests driving a served app)."""
+    store = Store.open(url)
+    try:
+        return asyncio.run(store.audit.recent(limit))
+    finally:
+        store.close()
