@@ -129,3 +129,15 @@ def test_a_property_outside_the_template_is_reverted_by_command_not_by_an_image_
                         "--replica-timeout 1800",)
     image = as_suspected(IMAGE, JOB_ID)
     assert restored_by_image_rollback(image) and revert_commands_for(image, JOB_ID) == ()
+
+
+def test_a_change_by_someone_other_than_the_usual_deployer_says_so() -> None:
+    pipeline = "8c41d0e2-57b9-4a6f-9e13-2f0a6b7c8d9e"
+    history = [record(60 * 24 * d, ("properties.template.containers[name=worker].image", f"v{d}", f"v{d + 1}"),
+                      caller=pipeline) for d in (2, 5, 9)]
+    by_hand = record(40, ("properties.configuration.replicaTimeout", 1800, 300), caller="dev@contoso.com",
+                     what="replicaTimeout 1800 → 300")
+    chosen = suspected_for(Cause.TIMEOUT, evidence(by_hand, *history))
+    assert chosen is not None and chosen.usual_deployer == pipeline
+    usual = suspected_for(Cause.APP_ERROR, evidence(*history, default=None))
+    assert usual is not None and usual.caller == pipeline and usual.usual_deployer is None

@@ -273,6 +273,8 @@ class SuspectedChange:
     resource: str | None = None  # what changed, when it is not the job itself
     caller_kind: CallerKind = CallerKind.UNKNOWN
     also: tuple[SuspectedChange, ...] = ()  # other changes in the window, most likely first
+    # The caller of most of the job's writes in the history read, when it is not this change's caller.
+    usual_deployer: str | None = omitted_when_none()
 
 
 Evidence = (

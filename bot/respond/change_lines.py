@@ -35,6 +35,8 @@ def provenance(change: SuspectedChange) -> str:
         parts.append(f"from {_SOURCES.get(change.source.value, change.source.value)}")
     if change.resource:
         parts.append(f"on {change.resource.rstrip('/').rsplit('/', 1)[-1]}")
+    if change.usual_deployer:
+        parts.append(f"not the job's usual deployer ({change.usual_deployer})")
     return ", ".join(parts)
 
 

@@ -124,6 +124,8 @@ def change_blocks(report: TriageReport) -> list[dict[str, Any]]:
             detail.append(code_span(change.operation, 200))
         if change.source is not None:
             detail.append(f"from {escape(change.source.value)}")
+        if change.usual_deployer:
+            detail.append(f"_not the job's usual deployer ({fit(change.usual_deployer, 200)})_")
         if detail:
             lines.append(" · ".join(detail))
         lines += [f"• {code_span(line, 300)}" if not line.startswith("+") else f"_{escape(line)}_"

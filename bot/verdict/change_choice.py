@@ -8,7 +8,9 @@ other changes in the window follow, most likely first: the on-call rule is to un
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
+from bot.evidence.callers import usual_deployer
 from bot.evidence.change_evidence import as_suspected
 from bot.evidence.change_match import explains, rank
 from bot.evidence.change_records import ChangeRecord, ResourceKind
@@ -31,7 +33,15 @@ def suspected_for(cause: Cause, evidence: ConfigChangesEvidence) -> SuspectedCha
         others = [r for r in ranked if not _same(r, default)]
     else:
         return None
-    return replace(chosen, also=tuple(as_suspected(r, job_id) for r in others[:ALSO_SHOWN]))
+    usual = usual_deployer(evidence.records, now=_newest(evidence))
+    unusual = usual if usual and chosen.caller and chosen.caller.strip().lower() != usual.strip().lower() else None
+    return replace(chosen, also=tuple(as_suspected(r, job_id) for r in others[:ALSO_SHOWN]), usual_deployer=unusual)
+
+
+def _newest(evidence: ConfigChangesEvidence) -> datetime:
+    """The newest moment the evidence knows: the 30 days of "usual" end there, not on a wall clock."""
+    moments = [r.time for r in evidence.records if r.time is not None]
+    return max(moments, default=evidence.trouble_began or datetime.max.replace(tzinfo=UTC))
 
 
 def _before(record: ChangeRecord, evidence: ConfigChangesEvidence) -> bool:
