@@ -19,7 +19,7 @@ from bot.checklists.feature import ChecklistFeature
 from bot.checklists.model import StepKind, StepStatus, attach_message, mark_done
 from bot.clock import ManualClock
 from bot.config import Config
-from bot.features import Services
+from bot.feature_api import Services
 from bot.model import Container, QueueDepth
 from bot.settings import Settings
 from bot.slack.client import web_client

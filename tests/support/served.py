@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 
 import bot.server
-from bot.features import Feature, FeatureFactory
+from bot.feature_api import Feature, FeatureFactory
 
 
 @dataclass
