@@ -156,3 +156,25 @@ async def test_a_stopped_execution_is_not_a_success_and_says_who_stopped_the_job
                                 "ops@contoso.com): stopped work did not complete.")
     assert report.verdict.cause is not Cause.HEALTHY
     assert "1 of 2 were stopped (the job was stopped by ops@contoso.com)" in report.verdict.summary
+
+
+async def test_every_scale_rule_event_source_is_read_and_a_missing_one_is_named() -> None:
+    from bot.errors import ResourceNotFound
+    from bot.model import ScaleRule
+
+    class PerRule:
+        async def depth(self, job: object, rule: ScaleRule) -> QueueDepth:
+            if rule.metadata["queueName"] == "orders-eu":
+                raise ResourceNotFound("storage queue st/orders-eu")
+            return QueueDepth("azure-queue", "st", rule.metadata["queueName"], 7)
+
+    rules = (ScaleRule("us", "azure-queue", {"accountName": "st", "queueName": "orders-us", "queueLength": "5"}),
+             ScaleRule("eu", "azure-queue", {"accountName": "st", "queueName": "orders-eu", "queueLength": "5"}))
+    jobs = FakeJobs([make_job(rules=rules)], [execution("e1", "Succeeded", 10)])
+    base = readers(jobs, FakeLogs())
+    report = await triage(JobSpec("orders-processor"), HOUR, type(base)(base.jobs, base.logs, PerRule()),
+                          FixedClock(NOW))
+    queue = report.check("queue_depth")
+    assert queue is not None and queue.status is CheckStatus.FAIL
+    assert "7 messages in st/orders-us" in queue.summary
+    assert "another scale rule does not exist: storage queue st/orders-eu (404)" in queue.summary

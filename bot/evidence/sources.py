@@ -120,13 +120,15 @@ class Sources:
             self.partial[name] = result.partial
         return result
 
-    async def queue_depth(self) -> QueueDepth:
-        async def fetch() -> QueueDepth:
-            if not self.job.rules:
-                raise NotApplicable("the job has no event scale rule")
-            return await self._readers.queues.depth(self.job, self.job.rules[0])
+    async def queue_depth(self, rule_index: int = 0) -> QueueDepth:
+        """Messages waiting at the event source of the job's scale rule `rule_index` (the first by default)."""
+        rule = self.job.rules[rule_index] if len(self.job.rules) > rule_index else None
 
-        rule = self.job.rules[0] if self.job.rules else None
+        async def fetch() -> QueueDepth:
+            if rule is None:
+                raise NotApplicable("the job has no event scale rule")
+            return await self._readers.queues.depth(self.job, rule)
+
         key = ("queue", self.job.ref.id, None if rule is None else (rule.type, tuple(sorted(rule.metadata.items()))))
         result: QueueDepth = await self._get(key, fetch)
         return result
@@ -195,7 +197,9 @@ class Sources:
             if kind == "executions":
                 read = self.executions()
             elif kind == "queue":
-                read = self.queue_depth()
+                # Every scale rule's event source, each read once, all in the same round.
+                reads = [self.queue_depth(i) for i in range(max(1, len(self.job.rules)))]
+                read = asyncio.gather(*reads)
             elif kind == "query":
                 read = self.query(arg)
             elif kind == "metric":

@@ -58,6 +58,12 @@ async def run(sources: Sources) -> CheckResult:
                f"maxExecutions {job.max_executions}, {running_text})")
     if depth.dead_letter:
         summary += f"; {depth.dead_letter} dead-lettered"
+    others, absent = await _other_rules(sources)
+    if others:
+        summary += "; other scale rules: " + ", ".join(others)
+    if absent:
+        return CheckResult(NAME, CheckStatus.FAIL, summary + ". The event source of another scale rule does not "
+                           f"exist: {', '.join(absent)} (404): that rule can start nothing.", data)
     if depth.depth > BACKLOG_FACTOR * capacity:
         return CheckResult(NAME, CheckStatus.FAIL,
                            summary + f": {depth.depth / capacity:.0f}x what one full round ({capacity}) takes.", data)
@@ -66,3 +72,20 @@ async def run(sources: Sources) -> CheckResult:
     if depth.dead_letter:
         return CheckResult(NAME, CheckStatus.WARN, summary + ".", data)
     return CheckResult(NAME, CheckStatus.OK, summary + ".", data)
+
+
+async def _other_rules(sources: Sources) -> tuple[list[str], list[str]]:
+    """Depths at the event sources of the job's other scale rules, and those that do not exist."""
+    depths: list[str] = []
+    missing: list[str] = []
+    for index in range(1, len(sources.job.rules)):
+        try:
+            other = await best_effort(sources.queue_depth(index))
+        except ResourceNotFound as gone:
+            missing.append(gone.resource_id)
+            continue
+        except JobbotError:  # unreadable or not measured: the first rule's figures still stand
+            continue
+        if other is not None:
+            depths.append(f"{other.depth} messages in {other.namespace}/{other.entity}")
+    return depths, missing
