@@ -101,6 +101,7 @@ def _known_values(job: Job) -> dict[str, Any]:
     rule = job.rules[0] if job.rules else None
     meta = rule.metadata if rule else {}
     return {
+        "container": job.containers[0].name if job.containers else "",
         "registry": host.split(".")[0] if host.endswith(".azurecr.io") else host,
         "repository": path.split("@")[0].rsplit(":", 1)[0] if path else "",
         "principal": next((d for d in job.dependencies if [len(p) for p in d.split("-")] == [8, 4, 4, 4, 12]), ""),
@@ -110,5 +111,8 @@ def _known_values(job: Job) -> dict[str, Any]:
 
 
 def runbook_for(job: Job, verdict: Verdict, window: Window, window_label: str,
-                overrides: Mapping[str, str] | None = None) -> Runbook:
-    return render(choose(verdict.cause.value, overrides), context_for(job, verdict, window, window_label))
+                overrides: Mapping[str, str] | None = None, *, logs_link: bool = False) -> Runbook:
+    """`logs_link`: the report carries Log Analytics links (the workspace's resource id is known), so a step
+    may point at them; otherwise it says where to look instead of promising a link that is not there."""
+    context = {**context_for(job, verdict, window, window_label), "logs_link": logs_link}
+    return render(choose(verdict.cause.value, overrides), context)

@@ -65,11 +65,13 @@ async def triage(
     label = describe_window(since)
     verdict = decide(results, label)
     entry = (config or Config()).job(job.ref.name)
-    runbook = runbook_for(job, verdict, window, label, entry.runbooks if entry else None)
+    workspace = sources.workspace_resource_id()
+    runbook = runbook_for(job, verdict, window, label, entry.runbooks if entry else None,
+                          logs_link=workspace is not None)
     owners = resolve_owners(job.tags, entry.owners if entry else None, (config or Config()).directory) \
         or Owners(None, (), fallback=(config or Config()).alert_channel)
     queries = _in_check_order(sources.rendered, checks)
-    return TriageReport(job.ref, window, verdict, results, runbook, owners, queries, sources.workspace_resource_id())
+    return TriageReport(job.ref, window, verdict, results, runbook, owners, queries, workspace)
 
 
 def _in_check_order(rendered: dict[str, str], checks: Sequence[Check]) -> dict[str, str]:

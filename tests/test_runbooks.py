@@ -117,3 +117,15 @@ def test_every_command_in_a_runbook_pastes_into_a_shell(cause: Cause) -> None:
     assert any("--assignee 0f1e2d3c-4b5a-6978-8899-aabbccddeeff" in s for s in identity.steps)
     pull = runbook_for(job, Verdict(Cause.IMAGE_PULL, Confidence.HIGH, "s"), Window(NOW, NOW), "now")
     assert any("--name contoso --repository orders" in s for s in pull.steps)
+
+
+def test_a_runbook_points_at_a_logs_link_only_when_the_report_has_one() -> None:
+    job = make_job()
+    verdict = Verdict(Cause.APP_ERROR, Confidence.HIGH, "s")
+    window = Window(NOW - timedelta(hours=1), NOW)
+    linked = " ".join(runbook_for(job, verdict, window, "in the last hour", logs_link=True).steps)
+    unlinked = " ".join(runbook_for(job, verdict, window, "in the last hour", logs_link=False).steps)
+    assert "the report's Log Analytics link" in linked
+    assert "link" not in unlinked.lower()
+    assert ("az containerapp job logs show --name orders-processor --resource-group rg-orders --container worker "
+            '--execution "<execution>"') in unlinked

@@ -7,7 +7,9 @@ from bot.evidence.payloads import FailuresEvidence
 from bot.evidence.rows import iso
 from bot.model import NO_ROLLBACK_CAUSES, CheckStatus, TriageReport
 from bot.respond.change_lines import diff_lines, owner_guidance, provenance
+from bot.respond.links import iso_interval, log_analytics_url, portal_url
 
+_EXECUTIONS_SHOWN = 8
 MARKS = {
     CheckStatus.OK: "ok  ",
     CheckStatus.WARN: "WARN",
@@ -49,10 +51,13 @@ def render_text(report: TriageReport) -> str:
     failing = [e for e in (found.executions if found else ()) if e.status != "Succeeded"]
     if failing:
         lines += ["", "EXECUTIONS (newest first, not succeeded)"]
-        for e in failing[:8]:
+        for e in failing[:_EXECUTIONS_SHOWN]:
             codes = ",".join(str(c) for c in e.exit_codes or ()) or "-"
             lines.append(f"  {e.name:<32} {e.status:<10} start {iso(e.start) or '-'}  exit {codes}  "
                          f"{e.image or ''}")
+        hidden = max(found.failed if found else 0, len(failing)) - min(len(failing), _EXECUTIONS_SHOWN)
+        if hidden > 0:
+            lines.append(f"  … and {hidden} more — --format json lists the newest ten, the portal all of them")
     if report.runbook:
         lines += ["", f"RUNBOOK  {report.runbook.title}"]
         lines += [f"  {i}. {step}" for i, step in enumerate(report.runbook.steps, 1)]
@@ -62,6 +67,20 @@ def render_text(report: TriageReport) -> str:
         lines += ["", f"OWNERS  {owners.primary or 'no primary'}" + (f"  (escalation: {chain})" if chain else "")]
     else:
         lines += ["", "OWNERS  " + owner_guidance(report.job.name, owners.fallback if owners else None)]
+    links = _links(report)
+    if links:
+        lines += ["", "LINKS"] + [f"  {label}: {url}" for label, url in links]
     if not report.evidence_complete:
         lines += ["", "Evidence is incomplete: see the checks marked ERR."]
     return "\n".join(lines) + "\n"
+
+
+def _links(report: TriageReport) -> list[tuple[str, str]]:
+    """The job in the portal, and each canned query in Log Analytics when the workspace is known."""
+    found = [("job in the Azure portal", portal_url(report.job.id))] if report.job.id.strip() else []
+    timespan = iso_interval(report.window.start, report.window.end)
+    for name, query in report.queries.items():
+        url = log_analytics_url(report.workspace_resource_id, query, timespan=timespan)
+        if url:
+            found.append((f"logs: {name}", url))
+    return found
