@@ -1,0 +1,233 @@
+"""Console rows -> events: a stack trace written over many rows is one event, with its root cause line.
+
+Rows of one replica that follow each other closely are one event when the later ones continue the first:
+indented lines (frames, wrapped messages), `Traceback (most recent call last):`, `Caused by:`, `--->`,
+`goroutine N [running]:`, Node's `    at …` frames, and the exception line that ends a trace. The root
+cause is the line a responder would quote:
+
+- Python: the exception line that ends the (last) traceback;
+- Java: the last `Caused by:` (else the exception in `Exception in thread …` or after the log line);
+- .NET: the innermost `--->` inner exception (else the `Unhandled exception.` line);
+- Go: the `panic:` or `fatal error:` line;
+- Node: `FATAL ERROR: …` or the `…Error: …` line above the `at` frames;
+- otherwise the event's first message.
+
+JSON and logfmt lines are events on their own: their stack, if any, is inside the line.
+Rows with equal times keep the order they came in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.evidence.console.lines import Level, ParsedLine, parse_line
+
+# Lines of one trace arrive within this of each other (the runtime prints a trace at once).
+GAP = timedelta(seconds=2)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleRow:
+    """One console row as the query returns it."""
+
+    time: datetime
+    replica: str
+    execution: str
+    stream: str
+    log: str
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing the workload said: a line, or a whole stack trace."""
+
+    replica: str
+    execution: str
+    first: datetime
+    last: datetime
+    root: str                # the root cause line (or the message), unscrubbed
+    level: Level | None      # the most severe level a logger wrote on it, None when none did
+    trace: str | None        # "python", "java", "dotnet", "go", "node" when a stack trace gave the root
+    stderr: bool             # some row of it was written to stderr
+    text: str                # every message of the event, one per line (for error words)
+
+
+_CONTINUATION = re.compile(
+    r"(?:Traceback \(most recent call last\):|During handling of the above exception|"
+    r"The above exception was the direct cause|Caused by: |Suppressed: |\.\.\. \d+ (?:more|common frames)|"
+    r"--- End of |goroutine \d+ \[|\[signal |created by |runtime stack:|exit status \d+$|Node\.js v\d|\}$|"
+    r"<--- |Exception in thread |Unhandled exception\. |\^+$)"
+)
+# An exception line: `KeyError: 'id'`, `psycopg2.OperationalError: …`, `java.net.ConnectException: …`,
+# `Error: connect ECONNREFUSED …`, `KeyboardInterrupt`.
+_EXCEPTION_LINE = re.compile(r"[A-Za-z_$][\w$.]*(?:\s\[[\w-]+\])?(?::\s?.*)?$")
+_DOTTED_EXCEPTION = re.compile(r"[A-Za-z][\w$]*(?:\.[\w$]+)+(?:Exception|Error|Throwable|Fault)(?::\s.*)?$")
+_GO_FUNCTION = re.compile(r"[\w./*()-]+\(.*\)$")
+_PY_TRACEBACK = "Traceback (most recent call last):"
+_TRACE_START = re.compile(
+    r"Traceback \(most recent call last\):|goroutine \d+ \[|runtime stack:|\^+$|panic: |fatal error: "
+)
+
+
+def group_events(rows: Iterable[ConsoleRow], gap: timedelta = GAP) -> list[Event]:
+    """Events in the order of their first row, replica by replica. Linear after one sort by (replica, time)."""
+    ordered = sorted(rows, key=lambda r: (r.replica, r.time))
+    events: list[Event] = []
+    current: list[tuple[ConsoleRow, ParsedLine]] = []
+    for row in ordered:
+        line = parse_line(row.log)
+        if current and _continues(current, row, line, gap):
+            current.append((row, line))
+            continue
+        if current:
+            events.append(_event(current))
+        current = [(row, line)]
+    if current:
+        events.append(_event(current))
+    return events
+
+
+def _continues(current: list[tuple[ConsoleRow, ParsedLine]], row: ConsoleRow, line: ParsedLine,
+               gap: timedelta) -> bool:
+    last_row, last_line = current[-1]
+    if row.replica != last_row.replica or row.time - last_row.time > gap:
+        return False
+    if line.structured or current[0][1].structured or line.prefixed:
+        return False
+    text = line.raw
+    if not text.strip():
+        return True  # the blank line inside a chained traceback or a Go panic
+    if text[0].isspace() or _CONTINUATION.match(text):
+        return True
+    previous = next((ln.raw for _, ln in reversed(current) if ln.raw.strip()), "")
+    in_trace = any(_TRACE_START.match(ln.raw.strip()) for _, ln in current)
+    if in_trace and previous[:1].isspace() and _EXCEPTION_LINE.match(text):
+        return True  # the exception line that closes a Python traceback or a Node crash
+    if in_trace and _GO_FUNCTION.match(text):
+        return True  # main.main() in a Go panic
+    if _in_exception_message(current):
+        return True  # the further lines of a .NET or Java exception's message, before its frames
+    # logback/log4j: the logged error line, then the exception with its frames
+    return (len(current) == 1 and last_line.prefixed and (last_line.level or Level.INFO) >= Level.WARNING
+            and _DOTTED_EXCEPTION.match(text) is not None)
+
+
+_MESSAGE_START = re.compile(r"\s*(?:Unhandled exception\. |---> |Exception in thread |Caused by: )")
+_FRAME = re.compile(r"\s+at \S")
+
+
+def _in_exception_message(current: list[tuple[ConsoleRow, ParsedLine]]) -> bool:
+    started = False
+    for _, line in current:
+        raw = line.raw
+        if _FRAME.match(raw):
+            started = False
+        elif _MESSAGE_START.match(raw):
+            started = True
+    return started
+
+
+def _event(rows: list[tuple[ConsoleRow, ParsedLine]]) -> Event:
+    first_row, first_line = rows[0]
+    messages = [first_line.message] + [line.raw for _, line in rows[1:]]
+    if first_line.error:  # a JSON or logfmt line's error field: its stack, or its text after the message
+        error_lines = first_line.error.splitlines()
+        messages += error_lines
+        root, trace = root_cause(error_lines)
+        if trace is None:
+            message = first_line.message.strip()
+            root = f"{message}: {root}" if message and root and root not in message else (root or message)
+    else:
+        root, trace = root_cause(messages)
+    if not root and first_line.message.strip():
+        root = first_line.message.strip()
+    levels = [line.level for _, line in rows if line.level is not None]
+    return Event(
+        replica=first_row.replica,
+        execution=first_row.execution,
+        first=first_row.time,
+        last=rows[-1][0].time,
+        root=root,
+        level=max(levels) if levels else None,
+        trace=trace,
+        stderr=any(r.stream.lower() == "stderr" for r, _ in rows),
+        text="\n".join(messages),
+    )
+
+
+def root_cause(lines: Sequence[str]) -> tuple[str, str | None]:
+    """The line that names what went wrong, and which runtime's trace it came from (None: no trace)."""
+    for finder in (_dotnet, _java_caused_by, _python, _go, _node, _java):
+        found = finder(lines)
+        if found:
+            return found
+    return _first_message(lines), None
+
+
+def _first_message(lines: Sequence[str]) -> str:
+    return next((ln.strip() for ln in lines if ln.strip()), "")
+
+
+def _dotnet(lines: Sequence[str]) -> tuple[str, str] | None:
+    inner = [ln for ln in lines if "--->" in ln and "--- End of" not in ln]
+    if inner:
+        return inner[-1].rsplit("--->", 1)[1].strip(), "dotnet"
+    for ln in lines:
+        if ln.lstrip().startswith("Unhandled exception. "):
+            return ln.strip().removeprefix("Unhandled exception. ").strip(), "dotnet"
+    return None
+
+
+def _java_caused_by(lines: Sequence[str]) -> tuple[str, str] | None:
+    causes = [ln.strip() for ln in lines if ln.lstrip().startswith("Caused by: ")]
+    return (causes[-1].removeprefix("Caused by: ").strip(), "java") if causes else None
+
+
+def _python(lines: Sequence[str]) -> tuple[str, str] | None:
+    starts = [i for i, ln in enumerate(lines) if ln.strip() == _PY_TRACEBACK]
+    if not starts:
+        return None
+    found = None
+    for ln in lines[starts[-1] + 1:]:
+        if ln and not ln[0].isspace() and _EXCEPTION_LINE.match(ln.strip()):
+            found = ln.strip()
+    return (found, "python") if found else None
+
+
+def _go(lines: Sequence[str]) -> tuple[str, str] | None:
+    for ln in lines:
+        text = ln.strip()
+        if text.startswith(("panic: ", "fatal error: ")):
+            return text.removesuffix(" [recovered]"), "go"
+    return None
+
+
+_NODE_ERROR = re.compile(r"(?:Uncaught )?(?:[A-Z]\w*)?(?:Error|Exception)(?: \[[\w-]+\])?: .*")
+
+
+def _node(lines: Sequence[str]) -> tuple[str, str] | None:
+    for ln in lines:
+        if ln.strip().startswith("FATAL ERROR: "):
+            return ln.strip(), "node"
+    frames = [i for i, ln in enumerate(lines) if ln.lstrip().startswith("at ") and ln[:1].isspace()]
+    if not frames:
+        return None
+    for ln in lines[: frames[0]]:
+        if _NODE_ERROR.fullmatch(ln.strip()):
+            return ln.strip().removeprefix("Uncaught "), "node"
+    return None
+
+
+def _java(lines: Sequence[str]) -> tuple[str, str] | None:
+    for ln in lines:
+        text = ln.strip()
+        if text.startswith("Exception in thread "):
+            rest = text.split('" ', 1)
+            return (rest[1] if len(rest) == 2 else text), "java"
+    for ln in lines:
+        if _DOTTED_EXCEPTION.match(ln.strip()):
+            return ln.strip(), "java" if ln.strip()[:1].islower() else "dotnet"
+    return None
