@@ -2,10 +2,12 @@
 
 Rows of one replica that follow each other closely are one event when the later ones continue the first:
 indented lines (frames, wrapped messages), `Traceback (most recent call last):`, `Caused by:`, `--->`,
-`goroutine N [running]:`, Node's `    at …` frames, and the exception line that ends a trace. The root
-cause is the line a responder would quote:
+`goroutine N [running]:`, Node's `    at …` frames, the further lines of an exception's message, and —
+once a Python traceback, Go panic or Node crash has begun — every line without a logging prefix. A line
+with a logging prefix, a JSON line, another replica or a pause longer than `GAP` starts a new event. The
+root cause is the line a responder would quote:
 
-- Python: the exception line that ends the (last) traceback;
+- Python: the exception line after the frames of the last traceback;
 - Java: the last `Caused by:` (else the exception in `Exception in thread …` or after the log line);
 - .NET: the innermost `--->` inner exception (else the `Unhandled exception.` line);
 - Go: the `panic:` or `fatal error:` line;
@@ -27,6 +29,7 @@ from bot.evidence.console.lines import Level, ParsedLine, parse_line
 
 # Lines of one trace arrive within this of each other (the runtime prints a trace at once).
 GAP = timedelta(seconds=2)
+MAX_EVENT_ROWS = 500  # a trace longer than this is cut into several events
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,7 @@ class Event:
     first: datetime
     last: datetime
     root: str                # the root cause line (or the message), unscrubbed
+    detail: str              # the root cause's whole message (the line and its continuation), unscrubbed
     level: Level | None      # the most severe level a logger wrote on it, None when none did
     trace: str | None        # "python", "java", "dotnet", "go", "node" when a stack trace gave the root
     stderr: bool             # some row of it was written to stderr
@@ -65,7 +69,6 @@ _CONTINUATION = re.compile(
 # `Error: connect ECONNREFUSED …`, `KeyboardInterrupt`.
 _EXCEPTION_LINE = re.compile(r"[A-Za-z_$][\w$.]*(?:\s\[[\w-]+\])?(?::\s?.*)?$")
 _DOTTED_EXCEPTION = re.compile(r"[A-Za-z][\w$]*(?:\.[\w$]+)+(?:Exception|Error|Throwable|Fault)(?::\s.*)?$")
-_GO_FUNCTION = re.compile(r"[\w./*()-]+\(.*\)$")
 _PY_TRACEBACK = "Traceback (most recent call last):"
 _TRACE_START = re.compile(
     r"Traceback \(most recent call last\):|goroutine \d+ \[|runtime stack:|\^+$|panic: |fatal error: "
@@ -79,7 +82,7 @@ def group_events(rows: Iterable[ConsoleRow], gap: timedelta = GAP) -> list[Event
     current: list[tuple[ConsoleRow, ParsedLine]] = []
     for row in ordered:
         line = parse_line(row.log)
-        if current and _continues(current, row, line, gap):
+        if current and len(current) < MAX_EVENT_ROWS and _continues(current, row, line, gap):
             current.append((row, line))
             continue
         if current:
@@ -102,12 +105,8 @@ def _continues(current: list[tuple[ConsoleRow, ParsedLine]], row: ConsoleRow, li
         return True  # the blank line inside a chained traceback or a Go panic
     if text[0].isspace() or _CONTINUATION.match(text):
         return True
-    previous = next((ln.raw for _, ln in reversed(current) if ln.raw.strip()), "")
-    in_trace = any(_TRACE_START.match(ln.raw.strip()) for _, ln in current)
-    if in_trace and previous[:1].isspace() and _EXCEPTION_LINE.match(text):
-        return True  # the exception line that closes a Python traceback or a Node crash
-    if in_trace and _GO_FUNCTION.match(text):
-        return True  # main.main() in a Go panic
+    if any(_TRACE_START.match(ln.raw.strip()) for _, ln in current):
+        return True  # inside a Python traceback, a Go panic or a Node crash every unprefixed line belongs to it
     if _in_exception_message(current):
         return True  # the further lines of a .NET or Java exception's message, before its frames
     # logback/log4j: the logged error line, then the exception with its frames
@@ -136,14 +135,13 @@ def _event(rows: list[tuple[ConsoleRow, ParsedLine]]) -> Event:
     if first_line.error:  # a JSON or logfmt line's error field: its stack, or its text after the message
         error_lines = first_line.error.splitlines()
         messages += error_lines
-        root, trace = root_cause(error_lines)
+        root, detail, trace = root_message(error_lines)
         if trace is None:
             message = first_line.message.strip()
             root = f"{message}: {root}" if message and root and root not in message else (root or message)
+            detail = f"{message}: {detail}" if message and detail and detail not in message else (detail or message)
     else:
-        root, trace = root_cause(messages)
-    if not root and first_line.message.strip():
-        root = first_line.message.strip()
+        root, detail, trace = root_message(messages)
     levels = [line.level for _, line in rows if line.level is not None]
     return Event(
         replica=first_row.replica,
@@ -151,6 +149,7 @@ def _event(rows: list[tuple[ConsoleRow, ParsedLine]]) -> Event:
         first=first_row.time,
         last=rows[-1][0].time,
         root=root,
+        detail=detail,
         level=max(levels) if levels else None,
         trace=trace,
         stderr=any(r.stream.lower() == "stderr" for r, _ in rows),
@@ -160,74 +159,103 @@ def _event(rows: list[tuple[ConsoleRow, ParsedLine]]) -> Event:
 
 def root_cause(lines: Sequence[str]) -> tuple[str, str | None]:
     """The line that names what went wrong, and which runtime's trace it came from (None: no trace)."""
+    _, text, trace = _root(lines)
+    return text, trace
+
+
+def root_message(lines: Sequence[str]) -> tuple[str, str, str | None]:
+    """The root cause line, its whole message (the line and the lines that continue it before the frames:
+    psycopg's hint, the Azure SDK's `Status:`/`ErrorCode:` lines) and the trace's runtime."""
+    index, text, trace = _root(lines)
+    if index < 0:
+        return text, text, trace
+    block = [text]
+    for ln in lines[index + 1:]:
+        if _END_OF_MESSAGE.match(ln):
+            break
+        if ln.strip():
+            block.append(ln.strip())
+    return text, "\n".join(block), trace
+
+
+_END_OF_MESSAGE = re.compile(
+    r"\s+at \S|\s+File \"|\s*--- End of|\s*\.\.\. \d+ more|\s*---> |Caused by: |goroutine \d+ \[|"
+    r"Traceback \(|During handling|The above exception|\[signal |\s*\^+$|Node\.js v"
+)
+_Found = tuple[int, str, str | None]
+
+
+def _root(lines: Sequence[str]) -> _Found:
     for finder in (_dotnet, _java_caused_by, _python, _go, _node, _java):
         found = finder(lines)
         if found:
             return found
-    return _first_message(lines), None
+    for i, ln in enumerate(lines):
+        if ln.strip():
+            return i, ln.strip(), None
+    return -1, "", None
 
 
-def _first_message(lines: Sequence[str]) -> str:
-    return next((ln.strip() for ln in lines if ln.strip()), "")
-
-
-def _dotnet(lines: Sequence[str]) -> tuple[str, str] | None:
-    inner = [ln for ln in lines if "--->" in ln and "--- End of" not in ln]
+def _dotnet(lines: Sequence[str]) -> _Found | None:
+    inner = [i for i, ln in enumerate(lines) if "--->" in ln and "--- End of" not in ln]
     if inner:
-        return inner[-1].rsplit("--->", 1)[1].strip(), "dotnet"
-    for ln in lines:
+        return inner[-1], lines[inner[-1]].rsplit("--->", 1)[1].strip(), "dotnet"
+    for i, ln in enumerate(lines):
         if ln.lstrip().startswith("Unhandled exception. "):
-            return ln.strip().removeprefix("Unhandled exception. ").strip(), "dotnet"
+            return i, ln.strip().removeprefix("Unhandled exception. ").strip(), "dotnet"
     return None
 
 
-def _java_caused_by(lines: Sequence[str]) -> tuple[str, str] | None:
-    causes = [ln.strip() for ln in lines if ln.lstrip().startswith("Caused by: ")]
-    return (causes[-1].removeprefix("Caused by: ").strip(), "java") if causes else None
+def _java_caused_by(lines: Sequence[str]) -> _Found | None:
+    causes = [i for i, ln in enumerate(lines) if ln.lstrip().startswith("Caused by: ")]
+    if not causes:
+        return None
+    return causes[-1], lines[causes[-1]].strip().removeprefix("Caused by: ").strip(), "java"
 
 
-def _python(lines: Sequence[str]) -> tuple[str, str] | None:
+def _python(lines: Sequence[str]) -> _Found | None:
+    """The exception line of the last traceback: the first line after its frames that is not indented."""
     starts = [i for i, ln in enumerate(lines) if ln.strip() == _PY_TRACEBACK]
     if not starts:
         return None
-    found = None
-    for ln in lines[starts[-1] + 1:]:
-        if ln and not ln[0].isspace() and _EXCEPTION_LINE.match(ln.strip()):
-            found = ln.strip()
-    return (found, "python") if found else None
+    for i in range(starts[-1] + 1, len(lines)):
+        ln = lines[i]
+        if ln.strip() and not ln[0].isspace() and _EXCEPTION_LINE.match(ln.strip()):
+            return i, ln.strip(), "python"
+    return None
 
 
-def _go(lines: Sequence[str]) -> tuple[str, str] | None:
-    for ln in lines:
+def _go(lines: Sequence[str]) -> _Found | None:
+    for i, ln in enumerate(lines):
         text = ln.strip()
         if text.startswith(("panic: ", "fatal error: ")):
-            return text.removesuffix(" [recovered]"), "go"
+            return i, text.removesuffix(" [recovered]"), "go"
     return None
 
 
 _NODE_ERROR = re.compile(r"(?:Uncaught )?(?:[A-Z]\w*)?(?:Error|Exception)(?: \[[\w-]+\])?: .*")
 
 
-def _node(lines: Sequence[str]) -> tuple[str, str] | None:
-    for ln in lines:
+def _node(lines: Sequence[str]) -> _Found | None:
+    for i, ln in enumerate(lines):
         if ln.strip().startswith("FATAL ERROR: "):
-            return ln.strip(), "node"
+            return i, ln.strip(), "node"
     frames = [i for i, ln in enumerate(lines) if ln.lstrip().startswith("at ") and ln[:1].isspace()]
     if not frames:
         return None
-    for ln in lines[: frames[0]]:
+    for i, ln in enumerate(lines[: frames[0]]):
         if _NODE_ERROR.fullmatch(ln.strip()):
-            return ln.strip().removeprefix("Uncaught "), "node"
+            return i, ln.strip().removeprefix("Uncaught "), "node"
     return None
 
 
-def _java(lines: Sequence[str]) -> tuple[str, str] | None:
-    for ln in lines:
+def _java(lines: Sequence[str]) -> _Found | None:
+    for i, ln in enumerate(lines):
         text = ln.strip()
         if text.startswith("Exception in thread "):
             rest = text.split('" ', 1)
-            return (rest[1] if len(rest) == 2 else text), "java"
-    for ln in lines:
+            return i, (rest[1] if len(rest) == 2 else text), "java"
+    for i, ln in enumerate(lines):
         if _DOTTED_EXCEPTION.match(ln.strip()):
-            return ln.strip(), "java" if ln.strip()[:1].islower() else "dotnet"
+            return i, ln.strip(), "java" if ln.strip()[:1].islower() else "dotnet"
     return None

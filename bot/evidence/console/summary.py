@@ -74,7 +74,7 @@ def summarise_console(rows: Iterable[Mapping[str, Any]]) -> list[Signature]:
         group = groups.get(text)
         if group is None:
             group = groups[text] = _Group(event.first, event.last)
-        group.add(event, classify(root))
+        group.add(event, classify(scrub(event.detail)))
     signatures = [g.signature(text) for text, g in groups.items()]
     signatures.sort(key=lambda s: (-s.executions, -s.count, s.text))
     return signatures
