@@ -10,7 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+
+# SuspectedChange is change evidence; re-exported here because the verdict carries it.
+from bot.evidence.payloads import Evidence
+from bot.evidence.payloads import SuspectedChange as SuspectedChange
+
+E = TypeVar("E")
 
 
 class CheckStatus(StrEnum):
@@ -183,15 +189,15 @@ class CheckResult:
     name: str
     status: CheckStatus
     summary: str
-    data: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Evidence | None = None  # what the check found; None when it could not run or was skipped
+    error: str | None = None  # why the check could not (fully) run
+    partial: tuple[str, ...] = ()  # Log Analytics' reasons when it answered only part of a query
 
-
-@dataclass(frozen=True, slots=True)
-class SuspectedChange:
-    time: datetime | None
-    caller: str | None
-    operation: str | None
-    what: str
+    def found(self, kind: type[E]) -> E | None:
+        """The evidence as `kind` when the check ran to the end (not error, not skipped), else None."""
+        if self.status in (CheckStatus.ERROR, CheckStatus.SKIPPED) or not isinstance(self.evidence, kind):
+            return None
+        return self.evidence
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import gzip
 import json
 import random
@@ -16,6 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block, SectionBlock
 
+from bot.evidence.payloads import (
+    ConsoleEvidence,
+    ConsoleSignature,
+    ExecutionSummary,
+    ExitCodeCount,
+    ExitCodesEvidence,
+    FailuresEvidence,
+    QueueEvidence,
+)
 from bot.model import (
     Cause,
     CheckResult,
@@ -54,13 +64,13 @@ SIGNATURE = "psycopg2.OperationalError: could not connect to server orders-db.po
 # --- building reports by hand ------------------------------------------------------------------------
 
 
-def executions(n: int, *, failed: str = "Failed") -> list[dict[str, Any]]:
-    return [
-        {"name": f"orders-processor-{i:05d}", "status": failed, "start": f"2026-11-28T09:{i % 60:02d}:00Z",
-         "end": f"2026-11-28T09:{i % 60:02d}:40Z", "image": "contoso.azurecr.io/orders:1.5.0",
-         "reasons": ["BackoffLimitExceeded"], "exit_codes": [137], "attempts": 2}
+def executions(n: int, *, failed: str = "Failed") -> tuple[ExecutionSummary, ...]:
+    return tuple(
+        ExecutionSummary(f"orders-processor-{i:05d}", failed, START.replace(minute=i % 60),
+                         START.replace(minute=i % 60, second=40), "contoso.azurecr.io/orders:1.5.0",
+                         reasons=("BackoffLimitExceeded",), exit_codes=(137,), attempts=2)
         for i in range(n)
-    ]
+    )
 
 
 def core_checks(*, failed: int = 12, total: int = 14, summary: str | None = None,
@@ -74,29 +84,27 @@ def core_checks(*, failed: int = 12, total: int = 14, summary: str | None = None
         CheckResult("failures", status("failures", CheckStatus.FAIL),
                     summary or f"{failed} of {total} executions in the window failed; "
                                "last success 2026-11-28T08:55:00Z.",
-                    {"total": total, "failed": failed, "succeeded": total - failed, "running": 0,
-                     "executions": executions(failed)}),
+                    FailuresEvidence(total, failed, total - failed, 0, None, None, executions(failed))),
         CheckResult("retries", status("retries", CheckStatus.FAIL),
-                    summary or f"{failed} executions used up their retries (replicaRetryLimit 1).", {}),
+                    summary or f"{failed} executions used up their retries (replicaRetryLimit 1)."),
         CheckResult("exit_codes", status("exit_codes", CheckStatus.FAIL),
                     summary or f"Exit code 137 in {failed} executions: killed (SIGKILL).",
-                    {"codes": [{"code": 137, "count": failed * 2, "executions": failed,
-                                "meaning": "killed (SIGKILL): usually the memory limit, also a kill after the stop "
-                                           "grace period or node loss", "last_seen": "2026-11-28T09:58:00Z"},
-                               {"code": 0, "count": 2, "executions": 2, "meaning": "success"}]}),
+                    ExitCodesEvidence((
+                        ExitCodeCount(137, failed * 2, failed,
+                                      "killed (SIGKILL): usually the memory limit, also a kill after the stop "
+                                      "grace period or node loss", END - timedelta(minutes=2)),
+                        ExitCodeCount(0, 2, 2, "success", None)))),
         CheckResult("queue_depth", status("queue_depth", CheckStatus.OK),
                     summary or "40 messages in stordersprod/orders (scale target 5 per execution, maxExecutions 10).",
-                    {"source": "azure-queue", "namespace": "stordersprod", "entity": "orders", "depth": 40,
-                     "dead_letter": None, "target_per_execution": 5, "max_executions": 10, "capacity": 50,
-                     "running": 0}),
+                    QueueEvidence("azure-queue", "stordersprod", "orders", 40, None, 5, 10, 50, 0)),
         CheckResult("config_changes", status("config_changes", CheckStatus.WARN),
                     summary or "Changed at 2026-11-28T09:02:00Z by deployer@contoso.com: image orders:1.4.2 -> "
-                               "orders:1.5.0.", {}),
+                               "orders:1.5.0."),
         CheckResult("memory", status("memory", CheckStatus.WARN),
-                    summary or "Peak memory 1001 MiB of 1024 MiB limit (98%).", {}),
+                    summary or "Peak memory 1001 MiB of 1024 MiB limit (98%)."),
         CheckResult("console_errors", status("console_errors", CheckStatus.WARN),
                     summary or f"1 error signatures; most common (dependency, 3 executions): {SIGNATURE[:160]}",
-                    {"signatures": [{"signature": SIGNATURE, "kind": "dependency", "count": 9, "executions": 3}]}),
+                    ConsoleEvidence((ConsoleSignature(SIGNATURE, "dependency", 9, 3, None, None),))),
     )
 
 
@@ -122,7 +130,7 @@ def oom_report(**overrides: Any) -> TriageReport:
 
 def healthy_report() -> TriageReport:
     checks = tuple(
-        CheckResult(c.name, CheckStatus.OK, s, c.data if c.name == "queue_depth" else {})
+        CheckResult(c.name, CheckStatus.OK, s, c.evidence if c.name == "queue_depth" else None)
         for c, s in zip(core_checks(failed=0, total=6), [
             "All 6 executions in the window succeeded or are running.", "No execution needed a retry.",
             "No container exited with an error code.", "3 messages in stordersprod/orders.",
@@ -138,7 +146,7 @@ def incomplete_report() -> TriageReport:
     checks = core_checks(statuses={"queue_depth": CheckStatus.ERROR, "memory": CheckStatus.ERROR})
     checks = tuple(
         CheckResult(c.name, c.status, "Log Analytics answered HTTP 500" if c.status is CheckStatus.ERROR else c.summary,
-                    {} if c.status is CheckStatus.ERROR else c.data)
+                    None if c.status is CheckStatus.ERROR else c.evidence)
         for c in checks
     )
     verdict = Verdict(Cause.OOM, Confidence.MEDIUM,
@@ -150,7 +158,7 @@ def incomplete_report() -> TriageReport:
 def huge_report() -> TriageReport:
     long = "x" * 250 + " the rest of a 300-character summary that nobody reads on a phone ok"
     checks = core_checks(failed=40, total=45, summary=long[:300]) + tuple(
-        CheckResult(f"extra_check_{i}", CheckStatus.WARN, long[:300], {}) for i in range(6)
+        CheckResult(f"extra_check_{i}", CheckStatus.WARN, long[:300]) for i in range(6)
     )
     steps = tuple(f"Step {i}: " + "do the careful thing and write down what you saw " * 6 for i in range(1, 11))
     return oom_report(checks=checks, runbook=Runbook("oom", "Executions killed for memory (exit 137)", steps))
@@ -304,7 +312,7 @@ def test_huge_report_is_cut_on_purpose_and_says_so() -> None:
 def test_many_failing_executions_beyond_the_checks_own_list_are_counted() -> None:
     checks = core_checks(failed=10, total=200)
     failures = CheckResult("failures", CheckStatus.FAIL, "180 of 200 failed.",
-                           {**checks[0].data, "failed": 180, "total": 200})
+                           dataclasses.replace(checks[0].found(FailuresEvidence), failed=180, total=200))
     message = render_blocks(oom_report(checks=(failures, *checks[1:])))
     assert_valid(message)
     assert "*Failing executions* (180 of 200 in the window)" in joined(message)
@@ -594,21 +602,20 @@ def reports(draw: st.DrawFn) -> TriageReport:
     summary = draw(_text)
     checks = [
         CheckResult("failures", draw(st.sampled_from(CheckStatus)), summary,
-                    {"total": n_exec + draw(st.integers(0, 5)), "failed": n_exec,
-                     "executions": [{**e, "name": draw(_name) if i == 0 else e["name"]}
-                                    for i, e in enumerate(executions(n_exec))]}),
+                    FailuresEvidence(n_exec + draw(st.integers(0, 5)), n_exec, 0, 0, None, None, tuple(
+                        dataclasses.replace(e, name=draw(_name)) if i == 0 else e
+                        for i, e in enumerate(executions(n_exec))))),
         CheckResult("queue_depth", CheckStatus.FAIL, summary,
-                    {"namespace": draw(_name), "entity": draw(_name), "depth": draw(st.integers(0, 10**9)),
-                     "target_per_execution": 5, "max_executions": draw(st.integers(0, 1000)),
-                     "capacity": draw(st.integers(0, 10**6)), "running": 3, "dead_letter": 2}),
+                    QueueEvidence("azure-queue", draw(_name), draw(_name), draw(st.integers(0, 10**9)), 2, 5,
+                                  draw(st.integers(0, 1000)), draw(st.integers(0, 10**6)), 3)),
         CheckResult("exit_codes", CheckStatus.FAIL, summary,
-                    {"codes": [{"code": c, "executions": 1, "meaning": draw(_text)}
-                               for c in draw(st.lists(st.integers(0, 255), max_size=30))]}),
+                    ExitCodesEvidence(tuple(ExitCodeCount(c, 1, 1, draw(_text), None)
+                                            for c in draw(st.lists(st.integers(0, 255), max_size=30))))),
         CheckResult("console_errors", CheckStatus.WARN, summary,
-                    {"signatures": [{"signature": s, "kind": "application", "executions": 2}
-                                    for s in draw(st.lists(_text, max_size=20))]}),
+                    ConsoleEvidence(tuple(ConsoleSignature(s, "application", 2, 2, None, None)
+                                          for s in draw(st.lists(_text, max_size=20))))),
     ]
-    checks += [CheckResult(draw(_name), draw(st.sampled_from(CheckStatus)), draw(_text), {})
+    checks += [CheckResult(draw(_name), draw(st.sampled_from(CheckStatus)), draw(_text))
                for _ in range(draw(st.integers(0, 60)))]
     change = draw(st.none() | st.builds(SuspectedChange, st.none() | st.just(START), st.none() | _text,
                                         st.none() | _text, _text))

@@ -39,24 +39,33 @@ def test_every_verdict_cause_is_covered_by_a_bundled_scenario() -> None:
     assert causes >= {c.value for c in Cause}
 
 
+# What every scenario must state about its triage: the contract a responder relies on.
+CONTRACT = ("job", "cause", "confidence", "suspected_change", "rollback_image", "evidence_complete", "checks")
+
+
+@pytest.mark.parametrize("path", SCENARIOS + BLIND, ids=[p.stem for p in SCENARIOS + BLIND])
+def test_scenario_states_the_whole_contract(path: Path) -> None:
+    expect = load_scenario(path).expect
+    missing = [key for key in CONTRACT if key not in expect]
+    assert missing == [], f"{path.name}: expect must state {missing}"
+    assert set(expect["checks"]) >= CORE_CHECKS, "every core check's status is expected"
+
+
 @pytest.mark.parametrize("path", SCENARIOS + BLIND, ids=[p.stem for p in SCENARIOS + BLIND])
 def test_triage_json_concludes_what_the_scenario_expects(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     expect = load_scenario(path).expect
     assert main(["triage", expect["job"], "--scenario", str(path), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
+    verdict = report["verdict"]
     assert report["job"]["name"].lower() == expect["job"].lower()
-    assert report["verdict"]["cause"] == expect["cause"], report["verdict"]["summary"]
-    assert {c["name"] for c in report["checks"]} >= CORE_CHECKS
-    if "suspected_change" in expect:
-        assert (report["verdict"]["suspected_change"] is not None) == expect["suspected_change"]
-    if "rollback_image" in expect:
-        assert report["verdict"]["rollback_candidate"]["image"] == expect["rollback_image"]
-    elif "suspected_change" in expect:
-        assert report["verdict"]["rollback_candidate"] is None
-    if "evidence_complete" in expect:
-        assert report["evidence_complete"] == expect["evidence_complete"]
-    for name, status in (expect.get("checks") or {}).items():
-        assert next(c for c in report["checks"] if c["name"] == name)["status"] == status
+    assert (verdict["cause"], verdict["confidence"]) == (expect["cause"], expect["confidence"]), verdict["summary"]
+    assert (verdict["suspected_change"] is not None) == expect["suspected_change"]
+    rollback = verdict["rollback_candidate"]
+    assert (rollback["image"] if rollback else None) == expect["rollback_image"]
+    assert report["evidence_complete"] == expect["evidence_complete"]
+    statuses = {c["name"]: c["status"] for c in report["checks"]}
+    assert {name: statuses.get(name) for name in expect["checks"]} == dict(expect["checks"])
+    assert set(statuses) >= CORE_CHECKS
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])

@@ -17,8 +17,8 @@ from bot.checklists import az
 from bot.checklists.images import parse_image
 from bot.checklists.model import Checklist, Refused, Step, StepKind, Target, opened
 from bot.evidence import executions as ex
+from bot.evidence.activity import container_diff
 from bot.model import NO_ROLLBACK_CAUSES, Cause, Container, Execution, Job, Owners, Runbook, Verdict
-from bot.verdict.changes import container_diff
 
 RECHECK_AFTER_MIN = (5, 15, 30)
 # Tags that say something else deploys the job: a hand-made rollback is undone by its next run.

@@ -53,9 +53,10 @@ from bot.checklists.timeline import markdown
 from bot.checklists.verify import verify
 from bot.clock import Clock
 from bot.config import Config
+from bot.evidence.payloads import QueueEvidence
 from bot.evidence.sources import Readers
 from bot.intake import DEFAULT_SINCE, JobSpec
-from bot.model import CheckStatus, Job, TriageReport
+from bot.model import Job, TriageReport
 from bot.slack.blocks import escape
 from bot.slack.handlers import CANNOT_POST, Invocation, Respond
 from bot.triage import triage
@@ -374,14 +375,10 @@ class ChecklistService:
 def queue_facts(report: TriageReport) -> QueueFacts | None:
     """The event source as the triage measured it (the baseline that "drains" is judged against)."""
     check = report.check("queue_depth")
-    if check is None or check.status in (CheckStatus.ERROR, CheckStatus.SKIPPED) or "depth" not in check.data:
+    queue = check.found(QueueEvidence) if check else None
+    if queue is None:
         return None
-    data = check.data
-    dead = data.get("dead_letter")
-    capacity = data.get("capacity")
-    return QueueFacts(str(data.get("source") or ""), str(data.get("namespace") or ""), str(data.get("entity") or ""),
-                      int(data["depth"]), None if dead is None else int(dead),
-                      None if capacity is None else int(capacity))
+    return QueueFacts(queue.source, queue.namespace, queue.entity, queue.depth, queue.dead_letter, queue.capacity)
 
 
 async def _private(respond: Respond, text: str) -> None:

@@ -43,18 +43,16 @@ async def _run_one(check: Check, sources: Sources, deadline_s: float) -> CheckRe
         return _mark_partial(result, check, sources)
     except TimeoutError:
         return CheckResult(check.name, CheckStatus.ERROR,
-                           f"Could not check {check.name}: no answer within {deadline_s:g} s.",
-                           {"error": "timeout"})
+                           f"Could not check {check.name}: no answer within {deadline_s:g} s.", error="timeout")
     except NotApplicable as reason:
-        return CheckResult(check.name, CheckStatus.SKIPPED, f"Skipped: {reason}.", {})
+        return CheckResult(check.name, CheckStatus.SKIPPED, f"Skipped: {reason}.")
     except UpstreamError as error:
-        return CheckResult(check.name, CheckStatus.ERROR, f"Could not check {check.name}: {error}",
-                           {"error": str(error)})
+        return CheckResult(check.name, CheckStatus.ERROR, f"Could not check {check.name}: {error}", error=str(error))
     except Exception as error:  # a bug in one check must not cost the engineer the whole report
         log.exception("check crashed", extra={"check": check.name, "job": sources.job.ref.name})
         return CheckResult(check.name, CheckStatus.ERROR,
                            f"Could not check {check.name}: internal error ({type(error).__name__}).",
-                           {"error": type(error).__name__})
+                           error=type(error).__name__)
 
 
 def _mark_partial(result: CheckResult, check: Check, sources: Sources) -> CheckResult:
@@ -66,4 +64,4 @@ def _mark_partial(result: CheckResult, check: Check, sources: Sources) -> CheckR
     return CheckResult(result.name, CheckStatus.ERROR,
                        f"Could not fully check {check.name}: Log Analytics returned a {'; '.join(reasons)}. "
                        f"From what arrived: {result.summary}",
-                       {**result.data, "error": "partial", "partial": reasons})
+                       result.evidence, error="partial", partial=tuple(reasons))

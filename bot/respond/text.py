@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.evidence.payloads import FailuresEvidence
 from bot.evidence.rows import iso
 from bot.model import CheckStatus, TriageReport
 
@@ -35,13 +36,14 @@ def render_text(report: TriageReport) -> str:
     for check in report.checks:
         lines.append(f"  [{MARKS[check.status]}] {check.name:<17} {check.summary}")
     failures = report.check("failures")
-    failing = [e for e in (failures.data.get("executions", []) if failures else []) if e.get("status") != "Succeeded"]
+    found = failures.found(FailuresEvidence) if failures else None
+    failing = [e for e in (found.executions if found else ()) if e.status != "Succeeded"]
     if failing:
         lines += ["", "EXECUTIONS (newest first, not succeeded)"]
         for e in failing[:8]:
-            codes = ",".join(str(c) for c in e.get("exit_codes", [])) or "-"
-            lines.append(f"  {e['name']:<32} {e['status']:<10} start {e.get('start') or '-'}  exit {codes}  "
-                         f"{e.get('image') or ''}")
+            codes = ",".join(str(c) for c in e.exit_codes or ()) or "-"
+            lines.append(f"  {e.name:<32} {e.status:<10} start {iso(e.start) or '-'}  exit {codes}  "
+                         f"{e.image or ''}")
     if report.runbook:
         lines += ["", f"RUNBOOK  {report.runbook.title}"]
         lines += [f"  {i}. {step}" for i, step in enumerate(report.runbook.steps, 1)]

@@ -29,6 +29,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, PlainTextObject
 
+from bot.evidence.payloads import ConsoleEvidence
 from bot.model import CheckResult, TriageReport
 from bot.slack.limits import ACTIONS_ELEMENTS_MAX, HEADER_TEXT_MAX, TEXT_OBJECT_MAX, TRUNCATED, check_blocks, truncate
 from bot.slack.mrkdwn import escape, fit, one_line
@@ -41,7 +42,6 @@ from bot.slack.sections import (
     change_blocks,
     checks_blocks,
     context_block,
-    dicts,
     evidence_blocks,
     excerpt_blocks,
     header_block,
@@ -158,8 +158,9 @@ def _fallback_text(report: TriageReport, scrub: Callable[[str], str]) -> str:
 def _console_signatures(checks: Iterable[CheckResult]) -> tuple[str, ...]:
     found = []
     for check in checks:
-        if check.name == "console_errors":
-            found += [one_line(str(s.get("signature") or "")) for s in dicts(check.data.get("signatures"))]
+        # Whatever the status: a partial answer still quotes console lines that must stay hidden.
+        if check.name == "console_errors" and isinstance(check.evidence, ConsoleEvidence):
+            found += [one_line(s.signature) for s in check.evidence.signatures]
     return tuple(s for s in dict.fromkeys(found) if len(s) >= _MIN_SCRUB)
 
 

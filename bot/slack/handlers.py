@@ -23,7 +23,9 @@ from bot.checklists.plan import offers_rollback
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import JobbotError, JobNotFound, UpstreamError
+from bot.evidence.payloads import ConfigChangesEvidence, ExitCodesEvidence, FailuresEvidence, RetriesEvidence
 from bot.evidence.registry import CHECKS, Check, by_name
+from bot.evidence.rows import iso
 from bot.evidence.sources import Readers
 from bot.intake import DEFAULT_SINCE
 from bot.model import CheckResult, Job, TriageReport
@@ -239,19 +241,18 @@ def _single(report: TriageReport) -> SlackMessage:
 def _details(checks: Sequence[CheckResult]) -> str:
     lines: list[str] = []
     for check in checks:
-        if check.name == "failures":
-            for e in check.data.get("executions", [])[:10]:
-                codes = ",".join(str(c) for c in e.get("exit_codes", [])) or "-"
-                lines.append(f"`{escape(e['name'])}` {e['status']} start {e.get('start') or '-'} exit {codes}")
-        elif check.name == "exit_codes":
-            lines += [f"`{c['code']}` × {c['executions']} executions — {escape(c['meaning'])}"
-                      for c in check.data.get("codes", [])[:10]]
-        elif check.name == "config_changes":
-            lines += [f"{c['time']} {escape(str(c['operation']))} by {escape(str(c.get('caller') or '?'))}"
-                      for c in check.data.get("changes", [])[:10]]
-        elif check.name == "retries":
-            lines += [f"`{escape(r['execution'])}` {r['attempts']} attempts"
-                      for r in check.data.get("by_execution", [])]
+        # As before the typed evidence: a partial answer's rows are still worth listing.
+        found = check.evidence
+        if isinstance(found, FailuresEvidence):
+            for e in found.executions[:10]:
+                codes = ",".join(str(c) for c in e.exit_codes or ()) or "-"
+                lines.append(f"`{escape(e.name)}` {e.status} start {iso(e.start) or '-'} exit {codes}")
+        elif isinstance(found, ExitCodesEvidence):
+            lines += [f"`{c.code}` × {c.executions} executions — {escape(c.meaning)}" for c in found.codes[:10]]
+        elif isinstance(found, ConfigChangesEvidence):
+            lines += [f"{iso(c.time)} {escape(c.operation)} by {escape(c.caller or '?')}" for c in found.changes[:10]]
+        elif isinstance(found, RetriesEvidence):
+            lines += [f"`{escape(r.execution)}` {r.attempts} attempts" for r in found.by_execution]
     return "\n".join(lines)
 
 

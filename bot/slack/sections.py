@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -26,6 +26,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import exitcodes
+from bot.evidence.payloads import ConsoleEvidence, ExecutionSummary, ExitCodesEvidence, FailuresEvidence, QueueEvidence
+from bot.evidence.rows import iso
 from bot.model import NO_ROLLBACK_CAUSES, Cause, CheckResult, CheckStatus, TriageReport
 from bot.respond.links import iso_interval, log_analytics_url, portal_url
 from bot.slack.limits import (
@@ -51,6 +53,7 @@ MARKS: Mapping[CheckStatus, str] = {
     CheckStatus.ERROR: ":grey_question:",
     CheckStatus.SKIPPED: ":heavy_minus_sign:",
 }
+E = TypeVar("E")
 _CAUSE_MARKS: Mapping[Cause, str] = {Cause.HEALTHY: ":large_green_circle:", Cause.UNKNOWN: ":white_circle:"}
 _PROBLEM_MARK = ":red_circle:"
 # Most urgent first: a reader on a phone sees what is wrong before what is fine.
@@ -188,57 +191,52 @@ def evidence_blocks(report: TriageReport) -> list[dict[str, Any]]:
 
 
 def _execution_texts(report: TriageReport) -> list[str]:
-    failures = _usable(report.check("failures"))
+    failures = _found(report, "failures", FailuresEvidence)
     if failures is None:
         return []
-    executions = [e for e in dicts(failures.data.get("executions"))
-                  if str(e.get("status") or "") not in ("Succeeded", "Running", "Processing")]
+    executions = [e for e in failures.executions if e.finished_badly]
     if not executions:
         return []
-    failed_total = max(_int(failures.data.get("failed")) or 0, len(executions))
-    total = _int(failures.data.get("total"))
+    failed_total = max(failures.failed, len(executions))
+    total = failures.total
     heading = f"*Failing executions* ({failed_total} of {total} in the window)" if total else "*Failing executions*"
     lines = [_execution_line(e) for e in executions[:_EXECUTIONS_SHOWN]]
     return pack(lines, heading=heading, max_sections=1, more="failing executions",
                 hidden=failed_total - len(lines))
 
 
-def _execution_line(execution: Mapping[str, Any]) -> str:
-    name, status = str(execution.get("name") or "?"), str(execution.get("status") or "?")
-    parts = [f"{code_span(name, 80)} {escape(one_line(status))}"]
-    if execution.get("start"):
-        parts.append(when(execution.get("start")))
-    codes = [c for c in (_int(c) for c in execution.get("exit_codes") or []) if c is not None]
+def _execution_line(execution: ExecutionSummary) -> str:
+    parts = [f"{code_span(execution.name or '?', 80)} {escape(one_line(execution.status or '?'))}"]
+    if execution.start:
+        parts.append(when(iso(execution.start)))
+    codes = execution.exit_codes or ()
     if codes:
         parts.append("exit " + ", ".join(f"*{c}*" for c in codes))
-    reasons = [str(r) for r in execution.get("reasons") or [] if r] or (
-        [str(execution["reason"])] if execution.get("reason") else [])
+    reasons = [r for r in execution.reasons or () if r] or ([execution.reason] if execution.reason else [])
     if reasons:
         parts.append(escape(one_line(", ".join(reasons[:3]))))
-    attempts = _int(execution.get("attempts"))
-    if attempts and attempts > 1:
-        parts.append(f"{attempts} attempts")
-    if execution.get("image"):
-        parts.append(code_span(str(execution["image"]).rsplit("/", 1)[-1], 100))
+    if execution.attempts and execution.attempts > 1:
+        parts.append(f"{execution.attempts} attempts")
+    if execution.image:
+        parts.append(code_span(execution.image.rsplit("/", 1)[-1], 100))
     return cut_line("• " + " · ".join(parts), _EXECUTION_LINE_MAX)
 
 
 def _exit_code_text(report: TriageReport) -> str | None:
     """Each non-zero exit code seen, with its meaning (from the exit_codes check, else explained here)."""
     codes: dict[int, str] = {}
-    exit_check = _usable(report.check("exit_codes"))
-    for entry in dicts(exit_check.data.get("codes")) if exit_check else []:
-        code = _int(entry.get("code"))
-        if code is None or code == 0:
+    exit_check = _found(report, "exit_codes", ExitCodesEvidence)
+    for entry in exit_check.codes if exit_check else ():
+        if entry.code == 0:
             continue
-        meaning = str(entry.get("meaning") or exitcodes.explain(code))
-        count = _int(entry.get("executions"))
-        codes[code] = f"• *{code}*" + (f" in {count} executions" if count else "") + f": {escape(one_line(meaning))}"
-    failures = _usable(report.check("failures"))
-    for execution in dicts(failures.data.get("executions")) if failures else []:
-        for raw in execution.get("exit_codes") or []:
-            code = _int(raw)
-            if code is not None and code != 0 and code not in codes:
+        meaning = entry.meaning or exitcodes.explain(entry.code)
+        count = entry.executions
+        codes[entry.code] = (f"• *{entry.code}*" + (f" in {count} executions" if count else "")
+                             + f": {escape(one_line(meaning))}")
+    failures = _found(report, "failures", FailuresEvidence)
+    for execution in failures.executions if failures else ():
+        for code in execution.exit_codes or ():
+            if code != 0 and code not in codes:
                 codes[code] = f"• *{code}*: {escape(exitcodes.explain(code))}"
     if not codes:
         return None
@@ -248,15 +246,12 @@ def _exit_code_text(report: TriageReport) -> str | None:
 
 
 def _queue_text(report: TriageReport) -> str | None:
-    queue = _usable(report.check("queue_depth"))
+    queue = _found(report, "queue_depth", QueueEvidence)
     if queue is None:
         return None
-    data = queue.data
-    depth = _int(data.get("depth"))
-    if depth is None:
-        return None
-    where = "/".join(str(data[k]) for k in ("namespace", "entity") if data.get(k))
-    target, max_exec, capacity = (_int(data.get(k)) for k in ("target_per_execution", "max_executions", "capacity"))
+    depth = queue.depth
+    where = "/".join(part for part in (queue.namespace, queue.entity) if part)
+    target, max_exec, capacity = queue.target_per_execution, queue.max_executions, queue.capacity
     line = f":inbox_tray: *Queue*{' ' + code_span(where, 300) if where else ''}: *{depth}* messages waiting"
     if capacity:
         line += f" vs *{capacity}* per round"
@@ -264,10 +259,10 @@ def _queue_text(report: TriageReport) -> str | None:
             line += f" (scale target {target} per execution × maxExecutions {max_exec})"
         if depth > capacity:
             line += f", {depth / capacity:.1f}× that"
-    running = _int(data.get("running"))
+    running = queue.running
     if running is not None:
         line += f" · {running} running"
-    dead = _int(data.get("dead_letter"))
+    dead = queue.dead_letter
     if dead:
         line += f" · {dead} dead-lettered"
     return cut_line(line, 1000)
@@ -308,14 +303,14 @@ def _link_line(url: str | None, label: str, why_not: str) -> str:
 
 
 def excerpt_blocks(report: TriageReport) -> list[dict[str, Any]]:
-    console = _usable(report.check("console_errors"))
-    signatures = dicts(console.data.get("signatures")) if console else []
+    console = _found(report, "console_errors", ConsoleEvidence)
+    signatures = console.signatures if console else ()
     if not signatures:
         return []
     lines = []
     for sig in signatures[:_EXCERPTS_SHOWN]:
-        what = ", ".join(x for x in (str(sig.get("kind") or ""), _count(sig.get("executions"), "execution")) if x)
-        lines.append(cut_line(f"• {escape(what)}: {code_span(str(sig.get('signature') or ''), _EXCERPT_MAX)}", 500))
+        what = ", ".join(x for x in (sig.kind, _count(sig.executions, "execution")) if x)
+        lines.append(cut_line(f"• {escape(what)}: {code_span(sig.signature, _EXCERPT_MAX)}", 500))
     return [section(t) for t in pack(lines, heading="*Console errors* (normalised excerpts)", max_sections=1,
                                      more="error signatures", hidden=len(signatures) - len(lines))]
 
@@ -353,30 +348,11 @@ def _human(length: timedelta) -> str:
     return f"{max(seconds, 0) // 60} min"
 
 
-def _usable(check: CheckResult | None) -> CheckResult | None:
-    """A check whose data can be shown: it ran (not error/skipped)."""
-    if check is None or check.status in (CheckStatus.ERROR, CheckStatus.SKIPPED):
-        return None
-    return check
+def _found(report: TriageReport, name: str, kind: type[E]) -> E | None:
+    """What check `name` found, when it can be shown: it ran to the end (not error/skipped)."""
+    check = report.check(name)
+    return check.found(kind) if check else None
 
 
-def dicts(value: Any) -> list[Mapping[str, Any]]:
-    """The mappings in a list from a check's data (anything else there is ignored)."""
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list | tuple) else []
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
-def _count(value: Any, noun: str) -> str:
-    n = _int(value)
-    return "" if n is None else f"{n} {noun}{'' if n == 1 else 's'}"
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

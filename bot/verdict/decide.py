@@ -10,21 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from bot import exitcodes
-from bot.model import (
-    NO_ROLLBACK_CAUSES,
-    Cause,
-    CheckResult,
-    CheckStatus,
-    Confidence,
-    RollbackCandidate,
-    SuspectedChange,
-    Verdict,
+from bot.evidence.activity import is_job_definition_change
+from bot.evidence.payloads import (
+    ConfigChangesEvidence,
+    ConsoleEvidence,
+    ConsoleSignature,
+    ExitCodeCount,
+    ExitCodesEvidence,
+    FailuresEvidence,
+    MemoryEvidence,
+    QueueEvidence,
+    ScalerEvidence,
 )
-from bot.verdict.changes import is_job_definition_change
+from bot.evidence.rows import iso
+from bot.model import NO_ROLLBACK_CAUSES, Cause, CheckResult, CheckStatus, Confidence, RollbackCandidate, Verdict
+
+E = TypeVar("E")
+# Failures that could not be read count as none here; `_cause` says so when nothing else names a cause.
+NO_EXECUTIONS = FailuresEvidence(0, 0, 0, 0, None, None, ())
 
 # A failure share under this, with the rest succeeding, is "some messages", not "the code".
 POISON_SHARE = 0.5
@@ -38,9 +44,10 @@ class _Findings:
         result = self.results.get(name)
         return result.status if result else CheckStatus.SKIPPED
 
-    def data(self, name: str) -> Mapping[str, Any]:
+    def found(self, name: str, kind: type[E]) -> E | None:
+        """What check `name` found, when it ran to the end."""
         result = self.results.get(name)
-        return result.data if result and result.status is not CheckStatus.ERROR else {}
+        return result.found(kind) if result else None
 
     def summary(self, name: str) -> str:
         result = self.results.get(name)
@@ -62,9 +69,8 @@ def decide(results: Sequence[CheckResult], window_label: str = "in the window") 
 
 
 def _cause(f: _Findings, when: str) -> Verdict:
-    fail = f.data("failures")
-    total, failed, succeeded = int(fail.get("total", 0)), int(fail.get("failed", 0)), int(fail.get("succeeded", 0))
-    running = int(fail.get("running", 0))
+    fail = f.found("failures", FailuresEvidence) or NO_EXECUTIONS
+    total, failed, succeeded, running = fail.total, fail.failed, fail.succeeded, fail.running
     trouble = failed > 0 or f.failed("stuck_executions") or f.failed("scaler")
     of_total = f"{failed} of {total} executions {when}"
 
@@ -72,9 +78,9 @@ def _cause(f: _Findings, when: str) -> Verdict:
         return Verdict(Cause.PLATFORM, Confidence.HIGH,
                        f"{f.summary('platform_health')}; {of_total} failed. Wait for Azure rather than roll back.")
     if f.failed("scaler"):
-        scaler = f.data("scaler")
-        waiting = (f" No execution started {when} while {scaler['depth']} messages wait."
-                   if scaler.get("executions_in_window") == 0 and scaler.get("depth") else "")
+        scaler = f.found("scaler", ScalerEvidence)
+        waiting = (f" No execution started {when} while {scaler.depth} messages wait."
+                   if scaler and scaler.executions_in_window == 0 and scaler.depth else "")
         return Verdict(Cause.SCALER_FAILURE, Confidence.HIGH,
                        f"The scale rule cannot read its event source: {f.summary('scaler')}.{waiting}")
     for check, cause in (("image_pulls", Cause.IMAGE_PULL), ("capacity", Cause.CAPACITY),
@@ -92,45 +98,49 @@ def _cause(f: _Findings, when: str) -> Verdict:
     return _no_failures(f, total, running, when)
 
 
-def _dominant_exit_code(f: _Findings) -> dict[str, Any] | None:
-    codes = [c for c in f.data("exit_codes").get("codes", []) if c["code"] != 0]
-    return codes[0] if codes else None
+def _dominant_exit_code(f: _Findings) -> ExitCodeCount | None:
+    codes = f.found("exit_codes", ExitCodesEvidence)
+    return codes.dominant_error if codes else None
 
 
 def _failure_shape(f: _Findings, failed: int, total: int, succeeded: int, of_total: str) -> Verdict:
     code = _dominant_exit_code(f)
-    reasons = {r for e in f.data("failures").get("executions", []) for r in e.get("reasons", [])}
-    if code and code["code"] == exitcodes.OOM:
-        memory = f.data("memory")
+    fail = f.found("failures", FailuresEvidence)
+    reasons = {r for e in (fail.executions if fail else ()) for r in e.reasons or ()}
+    changes = f.found("config_changes", ConfigChangesEvidence)
+    suspected = changes.suspected_change if changes else None
+    if code and code.code == exitcodes.OOM:
+        memory = f.found("memory", MemoryEvidence)
         near_limit = f.status("memory") is CheckStatus.WARN
-        memory_cut = any("memory" in d for d in f.data("config_changes").get("template_diff", []))
+        memory_cut = bool(changes and changes.memory_changed)
         confidence = Confidence.HIGH if near_limit or memory_cut else Confidence.MEDIUM
         evidence = ""
-        if memory.get("ratio"):
-            evidence = f"; peak memory reached {memory['ratio']:.0%} of the limit"
+        if memory and memory.ratio:
+            evidence = f"; peak memory reached {memory.ratio:.0%} of the limit"
         elif not near_limit:
             evidence = "; no memory metric confirms it (137 is any SIGKILL)"
         return Verdict(Cause.OOM, confidence,
-                       f"{of_total} failed; {code['executions']} were killed with exit code 137 (memory limit)"
+                       f"{of_total} failed; {code.executions} were killed with exit code 137 (memory limit)"
                        f"{evidence}.")
-    if (code and code["code"] == exitcodes.SIGTERM) or "DeadlineExceeded" in reasons:
+    if (code and code.code == exitcodes.SIGTERM) or "DeadlineExceeded" in reasons:
         return Verdict(Cause.TIMEOUT, Confidence.HIGH,
                        f"{of_total} failed by hitting replicaTimeout (DeadlineExceeded / exit code 143).")
 
-    signatures = f.data("console_errors").get("signatures", [])
-    widespread = [s for s in signatures if s["executions"] >= 2]
-    dependency = [s for s in widespread if s["kind"] == "dependency"]
-    identity = [s for s in widespread if s["kind"] == "identity"]
-    dead_letter = int(f.data("queue_depth").get("dead_letter") or 0)
-    exit_text = f" with exit code {code['code']} ({code['meaning']})" if code else ""
+    console = f.found("console_errors", ConsoleEvidence)
+    signatures = console.signatures if console else ()
+    dependency = console.widespread("dependency") if console else []
+    identity = console.widespread("identity") if console else []
+    queue = f.found("queue_depth", QueueEvidence)
+    dead_letter = (queue.dead_letter or 0) if queue else 0
+    exit_text = f" with exit code {code.code} ({code.meaning})" if code else ""
 
     if identity:
         return Verdict(Cause.IDENTITY, Confidence.MEDIUM,
-                       f"{of_total} failed; the workload is refused access: {identity[0]['signature'][:160]}")
-    if dependency and not f.data("config_changes").get("suspected_change"):
+                       f"{of_total} failed; the workload is refused access: {identity[0].signature[:160]}")
+    if dependency and not suspected:
         return Verdict(Cause.DEPENDENCY, Confidence.HIGH,
-                       f"{of_total} failed{exit_text}; across {dependency[0]['executions']} executions the "
-                       f"workload cannot reach something downstream: {dependency[0]['signature'][:160]}. "
+                       f"{of_total} failed{exit_text}; across {dependency[0].executions} executions the "
+                       f"workload cannot reach something downstream: {dependency[0].signature[:160]}. "
                        "The job itself did not change: a rollback would not help.")
     share = failed / total if total else 1.0
     if succeeded and share < POISON_SHARE and (dead_letter or _one_signature(signatures, failed)):
@@ -141,11 +151,10 @@ def _failure_shape(f: _Findings, failed: int, total: int, succeeded: int, of_tot
     if dependency:
         return Verdict(Cause.DEPENDENCY, Confidence.MEDIUM,
                        f"{of_total} failed{exit_text}; the workload cannot reach something downstream "
-                       f"({dependency[0]['signature'][:120]}), although the job also changed recently.")
+                       f"({dependency[0].signature[:120]}), although the job also changed recently.")
     if code is None and not signatures:
         return Verdict(Cause.UNKNOWN, Confidence.LOW,
                        f"{of_total} failed, but neither exit codes nor console errors were logged for them.")
-    suspected = f.data("config_changes").get("suspected_change")
     if not signatures and share < POISON_SHARE and not suspected:
         # A minority fails, nothing changed and the workload said nothing: naming a cause would be a guess.
         return Verdict(Cause.UNKNOWN, Confidence.LOW,
@@ -156,25 +165,23 @@ def _failure_shape(f: _Findings, failed: int, total: int, succeeded: int, of_tot
     return Verdict(Cause.APP_ERROR, confidence, f"{of_total} failed{exit_text}.")
 
 
-def _one_signature(signatures: Sequence[Mapping[str, Any]], failed: int) -> bool:
-    app = [s for s in signatures if s["kind"] == "application"]
-    return bool(app) and app[0]["executions"] >= max(1, failed - 1) and app[0]["count"] >= 2
+def _one_signature(signatures: Sequence[ConsoleSignature], failed: int) -> bool:
+    app = [s for s in signatures if s.kind == "application"]
+    return bool(app) and app[0].executions >= max(1, failed - 1) and app[0].count >= 2
 
 
 def _no_failures(f: _Findings, total: int, running: int, when: str) -> Verdict:
-    queue = f.data("queue_depth")
-    depth = queue.get("depth")
-    if f.failed("queue_depth") and running >= int(queue.get("max_executions") or 0) > 0:
+    queue = f.found("queue_depth", QueueEvidence)
+    depth = queue.depth if queue else None
+    if queue and f.failed("queue_depth") and running >= queue.max_executions > 0:
         return Verdict(Cause.SATURATION, Confidence.HIGH,
-                       f"{running} executions are running at maxExecutions {queue['max_executions']} and "
-                       f"{depth} messages wait (one round takes {queue['capacity']}); nothing is failing: "
+                       f"{running} executions are running at maxExecutions {queue.max_executions} and "
+                       f"{depth} messages wait (one round takes {queue.capacity}); nothing is failing: "
                        "the job needs more capacity, not a fix.")
     if total == 0 and depth:
-        lifecycle = [c for c in f.data("config_changes").get("changes", [])
-                     if any(op in str(c.get("operation", "")).upper() for op in
-                            ("/START/", "/STOP/", "/SUSPEND/", "/RESUME/"))]
-        why = (f" after a manual {lifecycle[0]['operation'].split('/')[-2].lower()} at {lifecycle[0]['time']}"
-               if lifecycle else "")
+        changes = f.found("config_changes", ConfigChangesEvidence)
+        lifecycle = [c for c in (changes.changes if changes else ()) if c.lifecycle_action]
+        why = f" after a manual {lifecycle[0].lifecycle_action} at {iso(lifecycle[0].time)}" if lifecycle else ""
         return Verdict(Cause.SCALER_FAILURE, Confidence.MEDIUM,
                        f"No execution started {when} while {depth} messages wait{why}: the scale rule is not "
                        "acting, though no scaler error was logged.")
@@ -192,17 +199,16 @@ def _no_failures(f: _Findings, total: int, running: int, when: str) -> Verdict:
 def _attach_change(verdict: Verdict, f: _Findings) -> Verdict:
     if verdict.cause in {Cause.HEALTHY, Cause.SATURATION, Cause.UNKNOWN}:
         return verdict
-    changes = f.data("config_changes")
-    raw = changes.get("suspected_change")
-    if not raw or (verdict.cause is Cause.DEPENDENCY and verdict.confidence is Confidence.HIGH):
+    changes = f.found("config_changes", ConfigChangesEvidence)
+    change = changes.suspected_change if changes else None
+    if changes is None or change is None or (verdict.cause is Cause.DEPENDENCY
+                                              and verdict.confidence is Confidence.HIGH):
         return verdict
-    change = SuspectedChange(_parse_time(raw.get("time")), raw.get("caller"), raw.get("operation"), raw["what"])
     rollback = None
-    last_good = changes.get("last_good")
+    last_good = changes.last_good
     if (verdict.cause not in NO_ROLLBACK_CAUSES and is_job_definition_change(change) and last_good
-            and last_good.get("image")):
-        rollback = RollbackCandidate(last_good["image"], _parse_time(last_good.get("end") or last_good.get("start")),
-                                     last_good.get("execution"))
+            and last_good.image):
+        rollback = RollbackCandidate(last_good.image, last_good.end or last_good.start, last_good.execution)
     return replace(verdict, suspected_change=change, rollback_candidate=rollback)
 
 
@@ -214,6 +220,3 @@ def _account_for_missing(verdict: Verdict, f: _Findings) -> Verdict:
     note = "" if "missing" in verdict.summary else f" Could not check: {', '.join(f.missing)}."
     return replace(verdict, confidence=confidence, summary=verdict.summary + note, missing_evidence=f.missing)
 
-
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None

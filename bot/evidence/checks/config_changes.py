@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.evidence import executions as ex
+from bot.evidence.activity import container_diff, job_write_before, parse_activity, suspect
+from bot.evidence.payloads import ChangeEvent, ConfigChangesEvidence, LastGood
 from bot.evidence.rows import iso
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
-from bot.verdict.changes import container_diff, job_write_before, parse_activity, suspect
 
 NAME = "config_changes"
 NEEDS = ("query:config_changes", "executions")  # the upstream reads it makes (prefetched together)
@@ -36,20 +35,13 @@ async def run(sources: Sources) -> CheckResult:
             last_good, diff = earlier, earlier_diff
     suspected = suspect(sources.job, events, diff, trouble_began)
 
-    data: dict[str, Any] = {
-        "changes": [
-            {"time": iso(e.time), "operation": e.operation, "caller": e.caller, "status": e.status,
-             "resource": e.resource_id}
-            for e in events[:10]
-        ],
-        "template_diff": diff,
-        "last_good": None if last_good is None else {
-            "execution": last_good.name, "image": last_good.image, "start": iso(last_good.start),
-            "end": iso(last_good.end)},
-        "suspected_change": None if suspected is None else {
-            "time": iso(suspected.time), "caller": suspected.caller, "operation": suspected.operation,
-            "what": suspected.what},
-    }
+    data = ConfigChangesEvidence(
+        changes=tuple(ChangeEvent(e.time, e.operation, e.caller, e.status, e.resource_id) for e in events[:10]),
+        template_diff=tuple(diff),
+        last_good=None if last_good is None else LastGood(last_good.name, last_good.image, last_good.start,
+                                                          last_good.end),
+        suspected_change=suspected,
+    )
     writes = [e for e in events if e.succeeded]
     if suspected is not None:
         who = f" by {suspected.caller}" if suspected.caller else ""

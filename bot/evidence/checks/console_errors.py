@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from bot.evidence.rows import iso
+from bot.evidence.payloads import ConsoleEvidence, ConsoleSignature
 from bot.evidence.signatures import classify
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
@@ -20,21 +19,20 @@ NEEDS = ("query:console_errors",)  # the upstream reads it makes (prefetched tog
 async def run(sources: Sources) -> CheckResult:
     """Error lines in console output, grouped by signature (ids and numbers blanked) and classified."""
     rows = (await sources.query("console_errors")).rows
-    signatures: list[dict[str, Any]] = [
-        {"signature": str(r.get("Signature") or ""), "kind": classify(str(r.get("Signature") or "")).value,
-         "count": int(r.get("Count") or 0), "executions": int(r.get("Executions") or 0),
-         "first_seen": iso(r.get("FirstSeen")), "last_seen": iso(r.get("LastSeen"))}
+    signatures = [
+        ConsoleSignature(str(r.get("Signature") or ""), classify(str(r.get("Signature") or "")).value,
+                         int(r.get("Count") or 0), int(r.get("Executions") or 0), r.get("FirstSeen"), r.get("LastSeen"))
         for r in rows
         if not _reports_success(str(r.get("Sample") or r.get("Signature") or ""))
     ]
-    signatures.sort(key=lambda s: (-s["executions"], -s["count"]))
-    data = {"signatures": signatures[:15]}
+    signatures.sort(key=lambda s: (-s.executions, -s.count))
+    data = ConsoleEvidence(tuple(signatures[:15]))
     if not signatures:
         return CheckResult(NAME, CheckStatus.OK, "No errors in the console output.", data)
     top = signatures[0]
     return CheckResult(NAME, CheckStatus.WARN,
-                       f"{len(signatures)} error signatures; most common ({top['kind']}, "
-                       f"{top['executions']} executions): {top['signature'][:160]}", data)
+                       f"{len(signatures)} error signatures; most common ({top.kind}, "
+                       f"{top.executions} executions): {top.signature[:160]}", data)
 
 
 def _reports_success(line: str) -> bool:

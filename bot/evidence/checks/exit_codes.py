@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot import exitcodes
-from bot.evidence.rows import iso
+from bot.evidence.payloads import ExitCodeCount, ExitCodesEvidence
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
 
@@ -16,19 +14,16 @@ NEEDS = ("query:exit_codes",)  # the upstream reads it makes (prefetched togethe
 async def run(sources: Sources) -> CheckResult:
     """Histogram of container exit codes in the window, with their meaning."""
     rows = (await sources.query("exit_codes")).rows
-    codes: list[dict[str, Any]] = [
-        {"code": int(r["ExitCode"]), "count": int(r.get("Count") or 0), "executions": int(r.get("Executions") or 0),
-         "meaning": exitcodes.explain(int(r["ExitCode"])), "last_seen": iso(r.get("LastSeen"))}
-        for r in rows if r.get("ExitCode") is not None
-    ]
-    codes.sort(key=lambda c: (-c["executions"], -c["count"], c["code"]))
-    bad = [c for c in codes if c["code"] != 0]
-    data = {"codes": codes}
+    codes = sorted(
+        (ExitCodeCount(int(r["ExitCode"]), int(r.get("Count") or 0), int(r.get("Executions") or 0),
+                       exitcodes.explain(int(r["ExitCode"])), r.get("LastSeen"))
+         for r in rows if r.get("ExitCode") is not None),
+        key=lambda c: (-c.executions, -c.count, c.code))
+    bad = [c for c in codes if c.code != 0]
+    data = ExitCodesEvidence(tuple(codes))
     if not bad:
         return CheckResult(NAME, CheckStatus.OK, "No container exited with an error code.", data)
     top = bad[0]
-    others = f" (also {', '.join(str(c['code']) for c in bad[1:4])})" if len(bad) > 1 else ""
-    return CheckResult(
-        NAME, CheckStatus.FAIL,
-        f"Exit code {top['code']} in {top['executions']} executions: {top['meaning']}{others}.", data,
-    )
+    others = f" (also {', '.join(str(c.code) for c in bad[1:4])})" if len(bad) > 1 else ""
+    return CheckResult(NAME, CheckStatus.FAIL,
+                       f"Exit code {top.code} in {top.executions} executions: {top.meaning}{others}.", data)

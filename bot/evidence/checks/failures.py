@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from bot.errors import UpstreamError
 from bot.evidence import executions as ex
+from bot.evidence.payloads import ExecutionSummary, FailuresEvidence
 from bot.evidence.rows import iso, rows_by
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus, Execution
@@ -29,17 +31,17 @@ async def run(sources: Sources) -> CheckResult:
         log_note = f" (could not read the system logs: {error})"
 
     failed = ex.failed(recent)
-    data: dict[str, Any] = {
-        "total": len(recent),
-        "failed": len(failed),
-        "succeeded": len(ex.succeeded(recent)),
-        "running": len(ex.active(recent)),
-        "first_failure": iso(min((e.start for e in failed if e.start), default=None)),
-        "last_success": iso(_last_success(history)),
-        "executions": [_describe(e, per_execution.get(e.name)) for e in recent[:_SHOWN]],
-    }
-    if log_note:
-        data["logs_error"] = log_note.strip(" ()")
+    last_success = _last_success(history)
+    data = FailuresEvidence(
+        total=len(recent),
+        failed=len(failed),
+        succeeded=len(ex.succeeded(recent)),
+        running=len(ex.active(recent)),
+        first_failure=min((e.start for e in failed if e.start), default=None),
+        last_success=last_success,
+        executions=tuple(_describe(e, per_execution.get(e.name)) for e in recent[:_SHOWN]),
+        logs_error=log_note.strip(" ()") or None,
+    )
     if not recent:
         return CheckResult(NAME, CheckStatus.WARN, "No executions ran in the window." + log_note, data)
     if not failed:
@@ -49,8 +51,8 @@ async def run(sources: Sources) -> CheckResult:
     share = len(failed) / len(recent)
     status = CheckStatus.FAIL if share >= 0.5 or (newest_finished in failed) else CheckStatus.WARN
     summary = f"{len(failed)} of {len(recent)} executions in the window failed"
-    if data["last_success"]:
-        summary += f"; last success {data['last_success']}"
+    if last_success:
+        summary += f"; last success {iso(last_success)}"
     return CheckResult(NAME, status, summary + "." + log_note, data)
 
 
@@ -59,18 +61,14 @@ def _last_success(history: Sequence[Execution]) -> datetime | None:
     return max((m for m in moments if m is not None), default=None)
 
 
-def _describe(execution: Execution, log_row: Mapping[str, Any] | None) -> dict[str, Any]:
-    described: dict[str, Any] = {
-        "name": execution.name,
-        "status": execution.status.value,
-        "start": iso(execution.start),
-        "end": iso(execution.end),
-        "image": execution.image,
-    }
-    if execution.reason:
-        described["reason"] = execution.reason
-    if log_row:
-        described["reasons"] = list(log_row.get("Reasons") or [])
-        described["exit_codes"] = sorted(int(c) for c in log_row.get("ExitCodes") or [])
-        described["attempts"] = int(log_row.get("Attempts") or 0)
-    return described
+def _describe(execution: Execution, log_row: Mapping[str, Any] | None) -> ExecutionSummary:
+    summary = ExecutionSummary(execution.name, execution.status.value, execution.start, execution.end,
+                               execution.image, reason=execution.reason or None)
+    if not log_row:
+        return summary
+    return dataclasses.replace(
+        summary,
+        reasons=tuple(str(r) for r in log_row.get("Reasons") or []),
+        exit_codes=tuple(sorted(int(c) for c in log_row.get("ExitCodes") or [])),
+        attempts=int(log_row.get("Attempts") or 0),
+    )

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.evidence import executions as ex
 from bot.evidence.deadline import best_effort
+from bot.evidence.payloads import MemoryEvidence
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus, Container
 
@@ -33,7 +34,7 @@ async def run(sources: Sources) -> CheckResult:
     """Peak Usage Bytes in the window against the memory limit in effect at that moment."""
     series = await sources.metric("Usage Bytes")
     if series.peak is None:
-        return CheckResult(NAME, CheckStatus.SKIPPED, "No memory metric points in the window.", {})
+        return CheckResult(NAME, CheckStatus.SKIPPED, "No memory metric points in the window.")
     # The limit may have changed inside the window (a memory cut is a classic cause): judge each point
     # against the template of the execution that was newest when it was measured.
     history = ex.newest_first(await best_effort(sources.executions()) or [])
@@ -47,9 +48,9 @@ async def run(sources: Sources) -> CheckResult:
     if not with_limit:
         peak = series.peak
         return CheckResult(NAME, CheckStatus.OK, f"Peak memory {peak / 2**20:.0f} MiB (no limit known).",
-                           {"peak_bytes": peak, "limit_bytes": None, "ratio": None})
+                           MemoryEvidence(peak, None, None))
     value, limit = max(with_limit, key=lambda pair: pair[0] / pair[1])
     ratio = value / limit
-    data = {"peak_bytes": value, "limit_bytes": limit, "ratio": round(ratio, 3)}
+    data = MemoryEvidence(value, limit, round(ratio, 3))
     summary = f"Peak memory {value / 2**20:.0f} MiB of {limit / 2**20:.0f} MiB limit ({ratio:.0%})."
     return CheckResult(NAME, CheckStatus.WARN if ratio >= NEAR_LIMIT else CheckStatus.OK, summary, data)

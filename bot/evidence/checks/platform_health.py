@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from bot.evidence.rows import iso
+from bot.evidence.activity import ActivityEvent, parse_activity
+from bot.evidence.payloads import HealthEvent, PlatformHealthEvidence
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
-from bot.verdict.changes import ActivityEvent, parse_activity
 
 NAME = "platform_health"
 NEEDS = ("query:config_changes",)  # the upstream reads it makes (prefetched together)
@@ -35,12 +35,12 @@ async def run(sources: Sources) -> CheckResult:
 
     active = [e for e in events if e.correlation_id not in resolved_ids and e.status.lower() not in RESOLVED
               and relevant(e)]
-    data = {"active": [{"time": iso(e.time), "category": e.category, "operation": e.operation,
-                        "status": e.status, "resource": e.resource_id, **_headline(e)} for e in active]}
+    data = PlatformHealthEvidence(tuple(
+        HealthEvent(e.time, e.category, e.operation, e.status, e.resource_id, **_headline(e)) for e in active))
     if active:
-        first = data["active"][0]
-        what = first.get("title") or first["operation"]
-        tracking = f" (tracking id {first['tracking_id']})" if first.get("tracking_id") else ""
+        first = data.active[0]
+        what = first.title or first.operation
+        tracking = f" (tracking id {first.tracking_id})" if first.tracking_id else ""
         return CheckResult(NAME, CheckStatus.FAIL,
                            f"Active Azure {active[0].category} event for {job.location}: {what}{tracking}.", data)
     return CheckResult(NAME, CheckStatus.OK, f"No active Azure health event for {job.location} or the job.", data)

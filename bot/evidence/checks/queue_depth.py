@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 from bot.errors import JobbotError
 from bot.evidence import executions as ex
 from bot.evidence.deadline import best_effort
+from bot.evidence.payloads import QueueEvidence
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus, ScaleRule
 
@@ -36,17 +36,17 @@ async def run(sources: Sources) -> CheckResult:
     with contextlib.suppress(JobbotError):  # the depth stands on its own when the history cannot be read
         history = await best_effort(sources.executions())
         running = None if history is None else len(ex.active(ex.in_window(history, sources.window)))
-    data: dict[str, Any] = {
-        "source": depth.source_type,
-        "namespace": depth.namespace,
-        "entity": depth.entity,
-        "depth": depth.depth,
-        "dead_letter": depth.dead_letter,
-        "target_per_execution": target,
-        "max_executions": job.max_executions,
-        "capacity": capacity,
-        "running": running,
-    }
+    data = QueueEvidence(
+        source=depth.source_type,
+        namespace=depth.namespace,
+        entity=depth.entity,
+        depth=depth.depth,
+        dead_letter=depth.dead_letter,
+        target_per_execution=target,
+        max_executions=job.max_executions,
+        capacity=capacity,
+        running=running,
+    )
     where = f"{depth.namespace}/{depth.entity}"
     running_text = "running unknown" if running is None else f"{running} running"
     summary = (f"{depth.depth} messages in {where} (scale target {target} per execution, "

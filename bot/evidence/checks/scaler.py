@@ -8,6 +8,7 @@ from bot.errors import JobbotError
 from bot.evidence import executions as ex
 from bot.evidence.checks.signatures import signature_rows
 from bot.evidence.deadline import best_effort
+from bot.evidence.payloads import ScalerEvidence
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus, Execution
 
@@ -27,11 +28,11 @@ async def run(sources: Sources) -> CheckResult:
     with contextlib.suppress(JobbotError):
         queue = await best_effort(sources.queue_depth())
         depth = None if queue is None else queue.depth
-    data = {"events": found, "executions_in_window": None if started is None else len(started), "depth": depth}
+    data = ScalerEvidence(tuple(found), None if started is None else len(started), depth)
     if found:
-        total = sum(f["count"] for f in found)
-        return CheckResult(NAME, CheckStatus.FAIL,
-                           f"{total} scaler errors ({found[0]['reason']}): {found[0]['message']}", data)
+        total = sum(f.count for f in found)
+        first = found[0]
+        return CheckResult(NAME, CheckStatus.FAIL, f"{total} scaler errors ({first.reason}): {first.message}", data)
     if started == [] and depth:
         return CheckResult(NAME, CheckStatus.WARN,
                            f"No execution started in the window while {depth} messages wait, and no scaler "

@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from bot.evidence.rows import iso
+from bot.evidence.payloads import PlatformEvent, SignatureEvidence
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
 
 
-async def signature_rows(sources: Sources, category: str) -> list[dict[str, Any]]:
+async def signature_rows(sources: Sources, category: str) -> list[PlatformEvent]:
     rows = (await sources.query("platform_errors")).rows
     return [
-        {"reason": r.get("Reason"), "count": int(r.get("Count") or 0), "executions": int(r.get("Executions") or 0),
-         "first_seen": iso(r.get("FirstSeen")), "last_seen": iso(r.get("LastSeen")),
-         "message": _short(str(r.get("Sample") or ""))}
+        PlatformEvent(r.get("Reason"), int(r.get("Count") or 0), int(r.get("Executions") or 0),
+                      r.get("FirstSeen"), r.get("LastSeen"), _short(str(r.get("Sample") or "")))
         for r in rows
         if str(r.get("Category") or "").lower() == category
     ]
 
 
-def signature_result(name: str, found: list[dict[str, Any]], what: str, clean: str) -> CheckResult:
-    data = {"events": found}
+def signature_result(name: str, found: list[PlatformEvent], what: str, clean: str) -> CheckResult:
+    data = SignatureEvidence(tuple(found))
     if not found:
         return CheckResult(name, CheckStatus.OK, clean, data)
-    total = sum(f["count"] for f in found)
+    total = sum(f.count for f in found)
     first = found[0]
-    return CheckResult(name, CheckStatus.FAIL,
-                       f"{total} {what} events ({first['reason']}): {first['message']}", data)
+    return CheckResult(name, CheckStatus.FAIL, f"{total} {what} events ({first.reason}): {first.message}", data)
 
 
 def _short(text: str, limit: int = 300) -> str:

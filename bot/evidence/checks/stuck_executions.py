@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.evidence import executions as ex
+from bot.evidence.payloads import StuckEvidence, StuckExecution
 from bot.evidence.sources import Sources
 from bot.model import CheckResult, CheckStatus
 
@@ -19,24 +18,23 @@ async def run(sources: Sources) -> CheckResult:
     """Active executions older than replicaTimeout (with a grace) are stuck."""
     timeout = sources.job.replica_timeout_s
     if not timeout:
-        return CheckResult(NAME, CheckStatus.SKIPPED, "The job sets no replicaTimeout.", {})
+        return CheckResult(NAME, CheckStatus.SKIPPED, "The job sets no replicaTimeout.")
     limit = max(timeout * GRACE_FACTOR, timeout + GRACE_MIN_S)
-    stuck: list[dict[str, Any]] = []
+    stuck: list[StuckExecution] = []
     for execution in ex.active(await sources.executions()):
         if execution.start is None:
             continue
         running_for = (sources.now - execution.start).total_seconds()
         if running_for > limit:
-            stuck.append({"execution": execution.name, "status": execution.status.value,
-                          "running_for_s": int(running_for), "replica_timeout_s": timeout})
-    data = {"replica_timeout_s": timeout, "stuck": stuck}
+            stuck.append(StuckExecution(execution.name, execution.status.value, int(running_for), timeout))
+    data = StuckEvidence(timeout, tuple(stuck))
     if not stuck:
         return CheckResult(NAME, CheckStatus.OK, "No execution is running past its timeout.", data)
-    longest = max(stuck, key=lambda s: s["running_for_s"])
+    longest = max(stuck, key=lambda s: s.running_for_s)
     return CheckResult(
         NAME, CheckStatus.FAIL,
-        f"{len(stuck)} executions still {longest['status']} long past replicaTimeout {timeout}s "
-        f"(longest {_human(longest['running_for_s'])}).",
+        f"{len(stuck)} executions still {longest.status} long past replicaTimeout {timeout}s "
+        f"(longest {_human(longest.running_for_s)}).",
         data,
     )
 

@@ -1,0 +1,266 @@
+"""What each check found, as typed data: one frozen dataclass per check (and the small records inside).
+
+The verdict, the Slack report, the terminal text and the checklists read these attributes; the JSON
+report is made from them in one place (`bot.respond.report_json`), field by field in declaration order,
+so the field names and their order here ARE the report's `checks[].data` contract. This module imports
+nothing of the bot's: the model, the verdict and every renderer import it. A field declared with
+`omitted_when_none()` is left out of the JSON when it is None (today's report omits, rather than nulls,
+those keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+def omitted_when_none() -> Any:
+    return field(default=None, metadata={"omit_none": True})
+
+
+# --- failures --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionSummary:
+    """One execution of the window as the failures check describes it (with its system-log facts)."""
+
+    name: str
+    status: str
+    start: datetime | None
+    end: datetime | None
+    image: str | None
+    reason: str | None = omitted_when_none()
+    # From the system logs; None when the logs had no row for this execution.
+    reasons: tuple[str, ...] | None = omitted_when_none()
+    exit_codes: tuple[int, ...] | None = omitted_when_none()
+    attempts: int | None = omitted_when_none()
+
+    @property
+    def finished_badly(self) -> bool:
+        return self.status not in ("Succeeded", "Running", "Processing")
+
+
+@dataclass(frozen=True, slots=True)
+class FailuresEvidence:
+    total: int
+    failed: int
+    succeeded: int
+    running: int
+    first_failure: datetime | None
+    last_success: datetime | None
+    executions: tuple[ExecutionSummary, ...]
+    logs_error: str | None = omitted_when_none()
+
+
+# --- retries ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RetriedExecution:
+    execution: str
+    attempts: int
+    failed_attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class RetriesEvidence:
+    retry_limit: int | None
+    executions_retried: int
+    executions_out_of_retries: int
+    max_attempts: int
+    by_execution: tuple[RetriedExecution, ...]
+
+
+# --- exit codes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExitCodeCount:
+    code: int
+    count: int
+    executions: int
+    meaning: str
+    last_seen: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExitCodesEvidence:
+    codes: tuple[ExitCodeCount, ...]  # most executions first
+
+    @property
+    def dominant_error(self) -> ExitCodeCount | None:
+        """The non-zero code seen in the most executions."""
+        return next((c for c in self.codes if c.code != 0), None)
+
+
+# --- queue depth -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEvidence:
+    source: str  # azure-queue | azure-servicebus
+    namespace: str
+    entity: str
+    depth: int
+    dead_letter: int | None
+    target_per_execution: int
+    max_executions: int
+    capacity: int  # target_per_execution x max_executions: what one full round of executions takes
+    running: int | None
+
+
+# --- config changes --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    """An Activity Log event on the job or what it depends on, as listed in the report."""
+
+    time: datetime | None
+    operation: str
+    caller: str | None
+    status: str
+    resource: str
+
+    @property
+    def lifecycle_action(self) -> str | None:
+        """'start', 'stop', 'suspend' or 'resume' for a manual lifecycle action, else None."""
+        parts = self.operation.upper().split("/")
+        if len(parts) >= 2 and parts[-1] == "ACTION" and parts[-2] in {"START", "STOP", "SUSPEND", "RESUME"}:
+            return parts[-2].lower()
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class LastGood:
+    """The last execution that succeeded before the trouble (the rollback target's source)."""
+
+    execution: str
+    image: str | None
+    start: datetime | None
+    end: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChangesEvidence:
+    changes: tuple[ChangeEvent, ...]  # newest first, at most 10
+    template_diff: tuple[str, ...]
+    last_good: LastGood | None
+    suspected_change: SuspectedChange | None
+
+    @property
+    def memory_changed(self) -> bool:
+        return any("memory" in line for line in self.template_diff)
+
+
+# --- stuck executions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StuckExecution:
+    execution: str
+    status: str
+    running_for_s: int
+    replica_timeout_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class StuckEvidence:
+    replica_timeout_s: int
+    stuck: tuple[StuckExecution, ...]
+
+
+# --- platform signatures (scaler, image pulls, capacity, identity) ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformEvent:
+    """One platform signature from the system logs, grouped by reason."""
+
+    reason: str | None
+    count: int
+    executions: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureEvidence:
+    events: tuple[PlatformEvent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScalerEvidence:
+    events: tuple[PlatformEvent, ...]
+    executions_in_window: int | None  # None: the execution history could not be read in time
+    depth: int | None  # None: the queue could not be read in time
+
+
+# --- platform health -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HealthEvent:
+    time: datetime | None
+    category: str
+    operation: str
+    status: str
+    resource: str
+    title: str | None = omitted_when_none()
+    tracking_id: str | None = omitted_when_none()
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformHealthEvidence:
+    active: tuple[HealthEvent, ...]
+
+
+# --- console errors --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSignature:
+    signature: str
+    kind: str  # an ErrorKind value: dependency | identity | application
+    count: int
+    executions: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleEvidence:
+    signatures: tuple[ConsoleSignature, ...]  # most executions first, at most 15
+
+    def widespread(self, kind: str) -> list[ConsoleSignature]:
+        """Signatures of `kind` seen in at least two executions: a pattern, not a one-off."""
+        return [s for s in self.signatures if s.executions >= 2 and s.kind == kind]
+
+
+# --- memory ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryEvidence:
+    peak_bytes: float
+    limit_bytes: float | None
+    ratio: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SuspectedChange:
+    """The change most likely behind the trouble (the verdict carries it; the change check finds it)."""
+
+    time: datetime | None
+    caller: str | None
+    operation: str | None
+    what: str
+
+
+Evidence = (
+    FailuresEvidence | RetriesEvidence | ExitCodesEvidence | QueueEvidence | ConfigChangesEvidence | StuckEvidence
+    | SignatureEvidence | ScalerEvidence | PlatformHealthEvidence | ConsoleEvidence | MemoryEvidence
+)
