@@ -248,7 +248,9 @@ def test_every_secret_shape_is_scrubbed(shape: str) -> None:
     [
         ("ERROR connection to db-7f3a9c1e2b.internal:5432 refused (request 3f2a9c1e-1111-2222-3333-444455556666)",
          "ERROR connection to db-<hex>.internal:<n> refused (request <guid>)"),
-        ("could not open /data/jobs/4711/input.csv", "could not open /data/jobs/<id>/input.csv"),
+        ("could not open /data/jobs/4711/input.csv", "could not open /data/jobs/<n>/input.csv"),
+        ("could not open /tmp/tmpa1b2c3d4x/input.csv", "could not open /tmp/<id>/input.csv"),
+        ("GET /v1/items/batch failed", "GET /v1/items/batch failed"),
         ("replica order-fulfillment-54avy-4e8rg failed at 2026-11-28T09:26:13.417Z",
          "replica order-fulfillment-<id>-<id> failed at <time>"),
         ("panic at addr=0x0 pc=0x48f4a6", "panic at addr=<hex> pc=<hex>"),

@@ -15,7 +15,7 @@ root cause is the line a responder would quote:
 - otherwise the event's first message.
 
 JSON and logfmt lines are events on their own: their stack, if any, is inside the line.
-Rows with equal times keep the order they came in.
+Rows with equal times keep the order they came in, indented ones after the others.
 """
 
 from __future__ import annotations
@@ -77,7 +77,9 @@ _TRACE_START = re.compile(
 
 def group_events(rows: Iterable[ConsoleRow], gap: timedelta = GAP) -> list[Event]:
     """Events in the order of their first row, replica by replica. Linear after one sort by (replica, time)."""
-    ordered = sorted(rows, key=lambda r: (r.replica, r.time))
+    # Rows of one replica at the same instant come in whatever order the engine returned the tie in: put a
+    # trace's header first, frames after the lines they belong to, and `Node.js v…`/`exit status` last.
+    ordered = sorted(rows, key=lambda r: (r.replica, r.time, _tie_rank(r.log)))
     events: list[Event] = []
     current: list[tuple[ConsoleRow, ParsedLine]] = []
     for row in ordered:
@@ -93,6 +95,21 @@ def group_events(rows: Iterable[ConsoleRow], gap: timedelta = GAP) -> list[Event
     return events
 
 
+_HEADER = re.compile(
+    r"Traceback \(most recent call last\):|panic: |fatal error: |Unhandled exception\. |Exception in thread |"
+    r"/\S+:\d+$"
+)
+_TRAILER = re.compile(r"Node\.js v\d|exit status \d+$")
+
+
+def _tie_rank(log: str) -> int:
+    if log[:1].isspace():
+        return 2
+    if _HEADER.match(log):
+        return 0
+    return 3 if _TRAILER.match(log) else 1
+
+
 def _continues(current: list[tuple[ConsoleRow, ParsedLine]], row: ConsoleRow, line: ParsedLine,
                gap: timedelta) -> bool:
     last_row, last_line = current[-1]
@@ -100,6 +117,8 @@ def _continues(current: list[tuple[ConsoleRow, ParsedLine]], row: ConsoleRow, li
         return False
     if line.structured or current[0][1].structured or line.prefixed:
         return False
+    if row.time == last_row.time:
+        return True  # written at the same instant by the same replica, without a prefix of its own: one burst
     text = line.raw
     if not text.strip():
         return True  # the blank line inside a chained traceback or a Go panic

@@ -64,17 +64,23 @@ def summarise_console(rows: Iterable[Mapping[str, Any]]) -> list[Signature]:
     """The error signatures in console rows, most widespread first (executions, then events, then text)."""
     events = group_events(_row(r) for r in rows)
     groups: dict[str, _Group] = {}
+    seen: dict[tuple[str, str], tuple[str, ErrorKind]] = {}  # (root, detail) -> (signature, kind)
     for event in events:
         if not is_error(event):
             continue
-        root = scrub(event.root)
-        text = normalise(root)
+        key = (event.root, event.detail)
+        if key not in seen:
+            detail = scrub(event.detail)
+            first = detail.split("\n", 1)[0]
+            root = first if event.detail.split("\n", 1)[0] == event.root else scrub(event.root)
+            seen[key] = (normalise(root), classify(detail))
+        text, kind = seen[key]
         if not text:
             continue
         group = groups.get(text)
         if group is None:
             group = groups[text] = _Group(event.first, event.last)
-        group.add(event, classify(scrub(event.detail)))
+        group.add(event, kind)
     signatures = [g.signature(text) for text, g in groups.items()]
     signatures.sort(key=lambda s: (-s.executions, -s.count, s.text))
     return signatures
