@@ -7,7 +7,7 @@ once a Python traceback, Go panic or Node crash has begun — every line without
 with a logging prefix, a JSON line, another replica or a pause longer than `GAP` starts a new event. The
 root cause is the line a responder would quote:
 
-- Python: the exception line after the frames of the last traceback;
+- Python: the exception line after a traceback's frames (in a chain, the first traceback's: the cause);
 - Java: the last `Caused by:` (else the exception in `Exception in thread …` or after the log line);
 - .NET: the innermost `--->` inner exception (else the `Unhandled exception.` line);
 - Go: the `panic:` or `fatal error:` line;
@@ -71,19 +71,23 @@ _EXCEPTION_LINE = re.compile(r"[A-Za-z_$][\w$.]*(?:\s\[[\w-]+\])?(?::\s?.*)?$")
 _DOTTED_EXCEPTION = re.compile(r"[A-Za-z][\w$]*(?:\.[\w$]+)+(?:Exception|Error|Throwable|Fault)(?::\s.*)?$")
 _PY_TRACEBACK = "Traceback (most recent call last):"
 _TRACE_START = re.compile(
-    r"Traceback \(most recent call last\):|goroutine \d+ \[|runtime stack:|\^+$|panic: |fatal error: "
+    r"Traceback \(most recent call last\):|goroutine \d+ \[|runtime stack:|\^+$|panic: |fatal error: |"
+    r"<--- Last few GCs --->"
 )
 
 
 def group_events(rows: Iterable[ConsoleRow], gap: timedelta = GAP) -> list[Event]:
-    """Events in the order of their first row, replica by replica. Linear after one sort by (replica, time)."""
-    # Rows of one replica at the same instant come in whatever order the engine returned the tie in: put a
-    # trace's header first, frames after the lines they belong to, and `Node.js v…`/`exit status` last.
-    ordered = sorted(rows, key=lambda r: (r.replica, r.time, _tie_rank(r.log)))
+    """Events in the order of their first row, replica by replica. Linear after one sort by (replica, time).
+
+    Rows of one replica at the same instant come in whatever order the engine returned the tie in: a logged
+    line (with its prefix) goes first, then a trace's header, the other lines, frames after the lines they
+    belong to, and `Node.js v…`/`exit status` last.
+    """
+    parsed = [(row, parse_line(row.log)) for row in rows]
+    parsed.sort(key=lambda pair: (pair[0].replica, pair[0].time, _tie_rank(*pair)))
     events: list[Event] = []
     current: list[tuple[ConsoleRow, ParsedLine]] = []
-    for row in ordered:
-        line = parse_line(row.log)
+    for row, line in parsed:
         if current and len(current) < MAX_EVENT_ROWS and _continues(current, row, line, gap):
             current.append((row, line))
             continue
@@ -102,12 +106,15 @@ _HEADER = re.compile(
 _TRAILER = re.compile(r"Node\.js v\d|exit status \d+$")
 
 
-def _tie_rank(log: str) -> int:
-    if log[:1].isspace():
-        return 2
-    if _HEADER.match(log):
+def _tie_rank(row: ConsoleRow, line: ParsedLine) -> int:
+    log = row.log
+    if line.prefixed:
         return 0
-    return 3 if _TRAILER.match(log) else 1
+    if log[:1].isspace():
+        return 3
+    if _HEADER.match(log):
+        return 1
+    return 4 if _TRAILER.match(log) else 2
 
 
 def _continues(current: list[tuple[ConsoleRow, ParsedLine]], row: ConsoleRow, line: ParsedLine,
@@ -124,7 +131,7 @@ def _continues(current: list[tuple[ConsoleRow, ParsedLine]], row: ConsoleRow, li
         return True  # the blank line inside a chained traceback or a Go panic
     if text[0].isspace() or _CONTINUATION.match(text):
         return True
-    if any(_TRACE_START.match(ln.raw.strip()) for _, ln in current):
+    if any(_TRACE_START.match(_text(ln).strip()) for _, ln in current):
         return True  # inside a Python traceback, a Go panic or a Node crash every unprefixed line belongs to it
     if _in_exception_message(current):
         return True  # the further lines of a .NET or Java exception's message, before its frames
@@ -137,10 +144,15 @@ _MESSAGE_START = re.compile(r"\s*(?:Unhandled exception\. |---> |Exception in th
 _FRAME = re.compile(r"\s+at \S")
 
 
+def _text(line: ParsedLine) -> str:
+    """A line as the runtime wrote it: without the logging prefix a logger put in front."""
+    return line.message if line.prefixed and not line.structured else line.raw
+
+
 def _in_exception_message(current: list[tuple[ConsoleRow, ParsedLine]]) -> bool:
     started = False
     for _, line in current:
-        raw = line.raw
+        raw = _text(line)
         if _FRAME.match(raw):
             started = False
         elif _MESSAGE_START.match(raw):
@@ -215,10 +227,13 @@ def _root(lines: Sequence[str]) -> _Found:
     return -1, "", None
 
 
+_INNER = re.compile(r"(?:^|\s)---> (?=\S)")
+
+
 def _dotnet(lines: Sequence[str]) -> _Found | None:
-    inner = [i for i, ln in enumerate(lines) if "--->" in ln and "--- End of" not in ln]
+    inner = [i for i, ln in enumerate(lines) if _INNER.search(ln) and "<---" not in ln]
     if inner:
-        return inner[-1], lines[inner[-1]].rsplit("--->", 1)[1].strip(), "dotnet"
+        return inner[-1], _INNER.split(lines[inner[-1]])[-1].strip(), "dotnet"
     for i, ln in enumerate(lines):
         if ln.lstrip().startswith("Unhandled exception. "):
             return i, ln.strip().removeprefix("Unhandled exception. ").strip(), "dotnet"
@@ -233,11 +248,16 @@ def _java_caused_by(lines: Sequence[str]) -> _Found | None:
 
 
 def _python(lines: Sequence[str]) -> _Found | None:
-    """The exception line of the last traceback: the first line after its frames that is not indented."""
+    """The exception line that ends a traceback: the first line after its frames that is not indented.
+
+    In a chain ("The above exception was the direct cause of the following exception", "During handling of
+    the above exception, another exception occurred") the first traceback holds the root cause, as the last
+    `Caused by:` does in Java: its exception is the one named.
+    """
     starts = [i for i, ln in enumerate(lines) if ln.strip() == _PY_TRACEBACK]
     if not starts:
         return None
-    for i in range(starts[-1] + 1, len(lines)):
+    for i in range(starts[0] + 1, len(lines)):
         ln = lines[i]
         if ln.strip() and not ln[0].isspace() and _EXCEPTION_LINE.match(ln.strip()):
             return i, ln.strip(), "python"

@@ -133,6 +133,8 @@ _CONTEXT_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"[\w./-]+\.(?:go|py|js|ts|java|cs|rb):\d+\s+"),
 )
 _MAX_TOKENS = 12
+# Runtime messages that start like a level but are not a logger's prefix (V8's fatal error).
+_NOT_PREFIXES = ("FATAL ERROR: ",)
 
 _JSON_MESSAGE_KEYS = ("msg", "message", "@m", "@mt", "renderedmessage", "messagetemplate", "text", "event", "log")
 _JSON_ERROR_KEYS = ("@x", "exception", "exc_info", "error", "err", "stack", "stack_trace", "stacktrace",
@@ -168,7 +170,7 @@ def strip_prefix(text: str) -> tuple[str, Level | None, bool]:
 
     A line that starts with white space is a continuation (a stack frame, a wrapped message): it is kept.
     """
-    if not text or text[0].isspace():
+    if not text or text[0].isspace() or text.startswith(_NOT_PREFIXES):
         return text, None, False
     rest, level, position, context = text, None, 0, False
     for _ in range(_MAX_TOKENS):

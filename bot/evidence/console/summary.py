@@ -86,6 +86,11 @@ def summarise_console(rows: Iterable[Mapping[str, Any]]) -> list[Signature]:
     return signatures
 
 
+def mentions_failure(text: str) -> bool:
+    """Whether `text` holds a word of failure (what makes an unleveled stdout line a candidate error)."""
+    return bool(_ERROR_WORDS.search(text))
+
+
 def is_error(event: Event) -> bool:
     """Whether an event reports a failure (see the module's doc)."""
     if event.level is not None and event.level <= Level.INFO:
@@ -153,4 +158,4 @@ def _time(value: object) -> datetime:
     return datetime.min.replace(tzinfo=UTC)
 
 
-__all__ = ["Signature", "is_error", "root_cause", "summarise_console"]
+__all__ = ["Signature", "is_error", "mentions_failure", "root_cause", "summarise_console"]
