@@ -1,5 +1,7 @@
 # jobbot production image: the bot and its Azure/Slack SDKs only (no emulator, no KQL engine).
 # Build: docker build -t jobbot .    Run: docker run -p 3000:3000 --env-file jobbot.env jobbot
+# `jobbot demo` and `--scenario` need the demo extra, which this image leaves out on purpose: in it they exit 2
+# with one line naming `pip install 'jobbot[demo]'` (run the demo from a checkout instead, see README).
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./

@@ -1,4 +1,5 @@
-"""The `jobbot` command line: triage, demo, emulator (serve arrives with the Slack work)."""
+"""The `jobbot` command line: triage a job in the terminal, run the demo, serve the Slack app and the
+alert webhook, or run the local Azure emulator alone."""
 
 from __future__ import annotations
 
@@ -14,10 +15,35 @@ from bot.respond.report_json import report_to_dict
 from bot.respond.text import render_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
+EXIT_HELP = """exit status: 0 a report was produced (even with some evidence unavailable), 1 an internal error,
+2 bad input (arguments, configuration, a missing or invalid scenario file, a missing extra), 3 an unknown job"""
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def version() -> str:
+    """The installed package's version (its metadata, so it matches what pip installed)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("jobbot")
+    except PackageNotFoundError:
+        return "unknown (not installed as a package)"
+
+
+def _port(text: str) -> int:
+    port = int(text) if text.isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jobbot", description=__doc__)
+    from bot.serve_info import environment_help
+
+    parser = argparse.ArgumentParser(prog="jobbot", description=__doc__, epilog=EXIT_HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     triage = commands.add_parser("triage", help="triage one job and print the report")
@@ -31,19 +57,37 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the bundled scenarios end to end")
     demo.add_argument("--scenario", action="append", help="only these scenario files")
 
-    serve = commands.add_parser("serve", help="the Slack app and HTTP routes")
-    serve.add_argument("--scenario", default=None, help="serve against the local Azure emulator (also JOBBOT_SCENARIO)")
-    serve.add_argument("--host", default=os.environ.get("JOBBOT_HOST", "0.0.0.0"))
+    serve = commands.add_parser(
+        "serve", help="the Slack app, the alert webhook and the health routes (HTTP)",
+        description="Serve the Slack app (POST /slack/events, or Socket Mode), the Azure Monitor alert\n"
+                    "webhook (POST /alerts/azure-monitor) and GET /healthz, /readyz. With --scenario and no\n"
+                    "Slack tokens, the HTTP routes run and Slack is off.",
+        epilog=environment_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    serve.add_argument("--scenario", default=os.environ.get("JOBBOT_SCENARIO"),
+                       help="serve against the local Azure emulator (also JOBBOT_SCENARIO)")
+    serve.add_argument("--host", default=os.environ.get("JOBBOT_HOST", "0.0.0.0"),
+                       help="address to listen on (default 0.0.0.0, or JOBBOT_HOST)")
+    serve.add_argument("--port", type=_port, default=None, help="port to listen on (default 3000, or PORT)")
+    serve.add_argument("--log-level", choices=LOG_LEVELS, default="info",
+                       help="log level (default info); Azure SDK request logging shows only at debug")
 
     emulator = commands.add_parser("emulator", help="serve the local Azure emulator for a scenario")
     emulator.add_argument("--scenario", required=True)
     emulator.add_argument("--port", type=int, default=0)
+    emulator.add_argument("--shuffle", nargs="?", type=int, const=-1, default=None, metavar="SEED",
+                          help="serve rows and lists in a seeded random order, as Azure promises none "
+                               "(a fresh seed unless given; it is printed)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _check_scenario_files(args)
+        if args.command == "demo" or getattr(args, "scenario", None):
+            from bot.extras import require_demo_extra
+
+            require_demo_extra()
         if args.command == "triage":
             return _triage(args)
         if args.command == "demo":
@@ -55,7 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "emulator":
             from bot.emulator.server import serve_forever
 
-            serve_forever(args.scenario, args.port)
+            seed = args.shuffle
+            if seed is not None and seed < 0:
+                import random
+
+                seed = random.SystemRandom().randrange(2**32)
+            serve_forever(args.scenario, args.port, shuffle=seed)
             return EXIT_OK
     except InvalidRequest as error:
         print(f"jobbot: {error}", file=sys.stderr)
@@ -68,10 +117,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except JobbotError as error:
         print(f"jobbot: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE if _is_scenario_error(error) else EXIT_FAILED
     except KeyboardInterrupt:
         return 130
     return EXIT_USAGE
+
+
+def _check_scenario_files(args: argparse.Namespace) -> None:
+    """Every --scenario file must exist and be readable before anything starts: bad input, exit 2."""
+    given = getattr(args, "scenario", None)
+    for path in given if isinstance(given, list) else [given] if given else []:
+        try:
+            with Path(path).open("rb"):
+                pass
+        except OSError as error:
+            raise InvalidRequest(f"scenario file {path}: {error.strerror or error}") from None
+
+
+def _is_scenario_error(error: JobbotError) -> bool:
+    """An invalid scenario file is bad input too. Its error class lives with the emulator, which only
+    scenario mode loads: if that module was never imported, this error cannot be one."""
+    scenario = sys.modules.get("bot.emulator.scenario")
+    return scenario is not None and isinstance(error, scenario.ScenarioError)
 
 
 def _triage(args: argparse.Namespace) -> int:
@@ -95,19 +162,16 @@ def _triage(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import dataclasses
-    import logging
-
     import uvicorn
 
+    from bot.serve_info import configure_logging, serve_settings, startup_lines
     from bot.server import create_app
-    from bot.settings import load_settings
 
-    settings = load_settings(for_serve=True)
-    if args.scenario:
-        settings = dataclasses.replace(settings, scenario=Path(args.scenario))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(create_app(settings), host=args.host, port=settings.port, log_level="info")
+    settings = serve_settings(scenario=args.scenario, port=args.port)
+    configure_logging(args.log_level)
+    for line in startup_lines(settings, args.host):
+        print(line, file=sys.stderr, flush=True)
+    uvicorn.run(create_app(settings), host=args.host, port=settings.port, log_level=args.log_level)
     return EXIT_OK
 
 

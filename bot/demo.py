@@ -16,7 +16,7 @@ from bot.slack.preview import preview
 
 
 def run_demo(only: Sequence[str] | None = None, *, show_full: str = "oom-after-image-change") -> int:
-    from bot.emulator.scenario import load_scenario
+    from bot.emulator.scenario import Expect, load_scenario
 
     paths = [Path(p) for p in only] if only else bundled_scenarios()
     matched = 0
@@ -24,7 +24,7 @@ def run_demo(only: Sequence[str] | None = None, *, show_full: str = "oom-after-i
     print(f"jobbot demo: {len(paths)} scenarios, each served by the local Azure emulator on 127.0.0.1\n")
     for path in paths:
         scenario = load_scenario(path)
-        expect = scenario.expect or {}
+        expect = scenario.expect or Expect()
         job = expect.get("job") or scenario.jobs[0]["name"]
         report = triage_once(parse_job(job), parse_since("1h"), Config(), scenario=path)
         verdict = report.verdict

@@ -8,6 +8,10 @@ check that Kusto.Language and the local engine (duckdb-kql) read every literal b
 
 `split_rendered` is the inverse the local emulator uses to refuse anything that is not a canned
 query rendered by this module.
+
+Azure Resource Graph has no `let` statement, so its queries are sent by `render_inline`: the file's
+code without its comment lines, each use of a parameter replaced by that parameter's literal (built by
+the same `quote`). `split_inlined` is its inverse, for the emulator's Resource Graph route.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ __all__ = [
     "load_query",
     "quote",
     "render",
+    "render_inline",
+    "split_inlined",
     "split_rendered",
     "validate_job_name",
 ]
@@ -76,6 +82,17 @@ class CannedQuery:
     def param_names(self) -> tuple[str, ...]:
         return tuple(p for p, _ in self.params)
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The result columns its `// returns:` header declares, in result order."""
+        return _parse_returns(self.text)
+
+    @property
+    def order(self) -> tuple[tuple[str, bool], ...]:
+        """The final ordering the query declares, as (column, descending), most significant first:
+        the keys of its closing `sort by ... | take N` or `top N by ...` (Kusto's default is desc)."""
+        return _parse_order(self.text)
+
 
 # ---------------------------------------------------------------------------------------------------
 # Loading
@@ -106,6 +123,36 @@ def _parse_params(name: str, text: str) -> tuple[tuple[str, str], ...]:
             raise QueryFileError(f"{name}.kql: parameter {pname!r} declared twice")
         params.append((pname, ptype))
     return tuple(params)
+
+
+_RETURNS_LINE_RE: Final = re.compile(r"^//\s*returns:(.*)$", re.MULTILINE)
+_FINAL_ORDER_RE: Final = re.compile(
+    r"\|\s*(?:(?:sort|order)\s+by\s+(?P<sorted>[^|]+)\|\s*(?:take|limit)\s+\d+|top\s+\d+\s+by\s+(?P<top>[^|]+))\s*\Z"
+)
+_ORDER_KEY_RE: Final = re.compile(
+    r"(?P<column>[A-Za-z_][A-Za-z0-9_]*)(?:\s+(?P<dir>asc|desc))?(?:\s+nulls\s+(?:first|last))?"
+)
+
+
+def _parse_returns(text: str) -> tuple[str, ...]:
+    headers = _RETURNS_LINE_RE.findall(text)
+    if len(headers) != 1:
+        return ()
+    return tuple(c.partition(":")[0].strip() for c in headers[0].split(",") if c.strip())
+
+
+def _parse_order(text: str) -> tuple[tuple[str, bool], ...]:
+    code = " ".join(ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("//"))
+    match = _FINAL_ORDER_RE.search(code)
+    if match is None:
+        return ()
+    keys = []
+    for item in (match["sorted"] or match["top"]).split(","):
+        key = _ORDER_KEY_RE.fullmatch(item.strip())
+        if key is None:  # an expression, not a column: no key the rows can be sorted by here
+            return ()
+        keys.append((key["column"], key["dir"] != "asc"))
+    return tuple(keys)
 
 
 @cache
@@ -374,6 +421,95 @@ def split_rendered(text: str) -> tuple[CannedQuery, dict[str, str]] | None:
                 break
             literals[pname] = literal
         else:
+            return query, literals
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Inlined rendering, for Azure Resource Graph (no `let`)
+# ---------------------------------------------------------------------------------------------------
+
+# Code tokens: a string literal (verbatim @"..."/@'...', or "..."/'...' with escapes), an identifier, or any
+# other character. Parameters are identifiers outside string literals that are not a member (`x.start`).
+_CODE_TOKEN_RE: Final = re.compile(
+    r"""(?P<str>@"[^"]*"|@'[^']*'|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
+    r"|(?P<ident>[A-Za-z_][A-Za-z0-9_]*)|(?P<other>.)",
+    re.DOTALL,
+)
+_PLACEHOLDER: Final = "\x00"
+_GROUP_OPEN_RE: Final = re.compile(r"(?<!\\)[(](?![?])")
+
+
+def _code_lines(text: str) -> str:
+    """The query text without its full-line `//` comments."""
+    return "".join(line for line in text.splitlines(keepends=True) if not line.lstrip().startswith("//"))
+
+
+def _substitute(code: str, replacements: dict[str, str]) -> str:
+    out: list[str] = []
+    before, previous = "", ""  # the last two tokens that are not whitespace
+    for match in _CODE_TOKEN_RE.finditer(code):
+        token = match.group()
+        member = previous == "." and before != "."  # `x.start` is a member; `start .. end` is a range
+        if match.lastgroup == "ident" and token in replacements and not member:
+            out.append(replacements[token])
+        else:
+            out.append(token)
+        if not token.isspace():
+            before, previous = previous, token
+    return "".join(out)
+
+
+def render_inline(name: str, /, **values: object) -> str:
+    """The canned query `name` with each use of a declared parameter replaced by its literal (`quote`d),
+    and without comment lines: for Azure Resource Graph, which has no `let` statement.
+
+    `values` must name exactly the file's declared parameters, as for `render`."""
+    query = load_query(name)
+    declared = query.param_names
+    missing = [p for p in declared if p not in values]
+    extra = sorted(set(values) - set(declared))
+    if missing or extra:
+        render(name, **values)  # raises the same ValueError as render
+    literals = {p: _quote_as(p, t, values[p]) for p, t in query.params}
+    return _substitute(_code_lines(query.text), literals)
+
+
+@cache
+def _inline_pattern(name: str) -> re.Pattern[str] | None:
+    query = load_query(name)
+    if not query.params:
+        return None
+    marks = {p: f"{_PLACEHOLDER}{p}{_PLACEHOLDER}" for p in query.param_names}
+    template = _substitute(_code_lines(query.text), marks)
+    kinds = dict(query.params)
+    pattern, seen = "", set()
+    for i, piece in enumerate(template.split(_PLACEHOLDER)):
+        if i % 2 == 0:
+            pattern += re.escape(piece)
+        elif piece in seen:
+            pattern += f"(?P={piece})"
+        else:
+            seen.add(piece)
+            literal = _LITERAL_RES[kinds[piece]].pattern
+            # the literal's own groups become non-capturing, so only the named ones remain
+            inner = _GROUP_OPEN_RE.sub("(?:", literal)
+            pattern += f"(?P<{piece}>{inner})"
+    return re.compile(pattern, re.ASCII)
+
+
+def split_inlined(text: str) -> tuple[CannedQuery, dict[str, str]] | None:
+    """Recognise text produced by `render_inline`: the canned query and each parameter's KQL literal, or
+    None unless `text` is exactly a canned file's code with every parameter use bound to one literal in
+    `render`'s canonical form."""
+    for query in all_queries():
+        pattern = _inline_pattern(query.name)
+        match = pattern.fullmatch(text) if pattern is not None else None
+        if match is None:
+            continue
+        # A parameter the code never uses leaves no literal behind.
+        literals = {p: v for p, v in match.groupdict().items() if v is not None}
+        if all(_literal_is_canonical(kind, literals[p]) for p, kind in query.params if p in literals):
             return query, literals
     return None
 

@@ -5,6 +5,7 @@ Imported only when a scenario is asked for, so production never loads the emulat
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -15,6 +16,8 @@ from bot.azure.credentials import StaticTokenCredential
 from bot.azure.endpoints import Endpoints
 from bot.clock import FixedClock
 from bot.config import Config
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +31,29 @@ class ScenarioWorld:
 
 
 @contextmanager
-def scenario_world(path: str | Path, config: Config | None = None) -> Iterator[ScenarioWorld]:
-    """Start the emulator for `path` on loopback and yield what the bot needs to talk to it."""
+def scenario_world(
+    path: str | Path, config: Config | None = None, *, shuffle: int | None = None
+) -> Iterator[ScenarioWorld]:
+    """Start the emulator for `path` on loopback and yield what the bot needs to talk to it.
+
+    `shuffle=SEED` serves rows and lists in a seeded order; without it, JOBBOT_EMULATOR_SHUFFLE=1
+    (seed from JOBBOT_EMULATOR_SHUFFLE_SEED, else a fresh one) does the same for any command.
+    """
+    from bot.extras import require_demo_extra
+
+    require_demo_extra()  # one line naming `jobbot[demo]`, not an ImportError from deep inside
     from bot.emulator.scenario import load_scenario
     from bot.emulator.server import Emulator
+    from bot.emulator.shuffle import shuffle_from_env
 
+    if shuffle is None:
+        from_env = shuffle_from_env()
+        shuffle = from_env.seed if from_env else None
+        if from_env is not None:
+            # A warning so it reaches stderr without logging set up: the seed is what replays a failure.
+            log.warning("emulator: shuffling rows and lists with seed %d", from_env.seed)
     scenario = load_scenario(path)
-    with Emulator(scenario) as emulator:
+    with Emulator(scenario, shuffle=shuffle) as emulator:
         endpoints = Endpoints(arm=emulator.url, logs=emulator.url, queue_account=emulator.url + "/{account}",
                               ca_file=emulator.ca_file)
         base = config or Config()

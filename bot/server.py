@@ -29,6 +29,7 @@ from bot.azure.wiring import azure_readers
 from bot.clock import Clock, SystemClock
 from bot.config import Config, load_config
 from bot.features import ROUTES, Endpoint, Services, feature_factories
+from bot.serve_info import slack_is_on
 from bot.settings import Settings
 from bot.slack.app import bolt_request, build_bolt_app
 from bot.slack.client import web_client
@@ -63,6 +64,9 @@ def create_app(settings: Settings, config: Config | None = None) -> Starlette:
 
     async def slack_events(request: Request) -> Response:
         runtime = state["runtime"]
+        if not slack_is_on(runtime.settings):  # scenario mode without Slack: nothing to verify requests with
+            return JSONResponse({"error": "Slack is off: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set"},
+                                status_code=503)
         body = await request.body()
         bolt_response = await runtime.bolt.async_dispatch(
             bolt_request(body, dict(request.query_params), dict(request.headers)))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.errors import JobNotFound, NotApplicable
+from bot.errors import JobNotFound, NotApplicable, ResourceNotFound
 from bot.evidence.sources import Readers
 from bot.intake import JobSpec
 from bot.model import (
@@ -113,5 +113,49 @@ class FakeQueues:
         return self.depth_value
 
 
-def readers(jobs: FakeJobs, logs: FakeLogs | None = None, queues: FakeQueues | None = None) -> Readers:
-    return Readers(jobs=jobs, logs=logs or FakeLogs(), queues=queues or FakeQueues())
+@dataclass
+class FakeChanges:
+    """The ChangesReader port in memory: Resource Graph rows, role assignments and resources as ARM JSON."""
+
+    rows: Sequence[Mapping[str, Any]] = ()
+    assignments: Sequence[Mapping[str, Any]] = ()
+    definitions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # id (lower-cased) -> body
+    resources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # id (lower-cased) -> body
+    failures: Mapping[str, Exception] = field(default_factory=dict)  # method name -> what it raises
+    delay_s: float = 0.0
+    calls: list[str] = field(default_factory=list)
+
+    async def _call(self, name: str) -> None:
+        self.calls.append(name)
+        await asyncio.sleep(self.delay_s)
+        if name in self.failures:
+            raise self.failures[name]
+
+    async def resource_changes(
+        self, resource_ids: Sequence[str], since: datetime, related: Sequence[str] = ()
+    ) -> Sequence[Mapping[str, Any]]:
+        await self._call("resource_changes")
+        return list(self.rows)
+
+    async def role_assignments(
+        self, principal_ids: Sequence[str], scopes: Sequence[str]
+    ) -> Sequence[Mapping[str, Any]]:
+        await self._call("role_assignments")
+        return list(self.assignments)
+
+    async def role_definition(self, definition_id: str) -> Mapping[str, Any]:
+        await self._call("role_definition")
+        if definition_id.lower() not in self.definitions:
+            raise ResourceNotFound(definition_id)
+        return self.definitions[definition_id.lower()]
+
+    async def resource(self, resource_id: str) -> Mapping[str, Any]:
+        await self._call("resource")
+        if resource_id.lower() not in self.resources:
+            raise ResourceNotFound(resource_id)
+        return self.resources[resource_id.lower()]
+
+
+def readers(jobs: FakeJobs, logs: FakeLogs | None = None, queues: FakeQueues | None = None,
+            changes: FakeChanges | None = None) -> Readers:
+    return Readers(jobs=jobs, logs=logs or FakeLogs(), queues=queues or FakeQueues(), changes=changes or FakeChanges())

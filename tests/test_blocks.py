@@ -650,3 +650,9 @@ def test_progress_never_breaks_a_limit(job: str, done: list[CheckResult], pendin
     message = render_progress(job, done, pending)
     assert_valid(message)
     assert len([b for b in message.blocks if b["type"] == "header"]) == 1
+
+
+def test_the_link_builder_and_slack_agree_on_the_longest_link() -> None:
+    from bot.respond import links
+
+    assert links.URL_MAX == URL_MAX

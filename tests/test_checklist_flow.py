@@ -202,9 +202,10 @@ def running_bot(tmp: Path, db: str | None = None, scenario: Path | None = None) 
 def assert_only_reads_reached_azure(bot: Bot) -> None:
     azure = [r for r in bot.world.emulator.requests if r.target != "control"]
     assert azure, "the flow read Azure"
-    def read(r: Any) -> bool:  # GETs, and the Log Analytics query (a read sent as POST)
+    def read(r: Any) -> bool:  # GETs, and the two query APIs (reads sent as POST): Log Analytics, Resource Graph
         return bool(r.method == "GET" or (r.method == "POST" and r.path.startswith("/v1/workspaces/")
-                                          and r.path.endswith("/query")))
+                                          and r.path.endswith("/query"))
+                    or (r.method == "POST" and r.path.lower() == "/providers/microsoft.resourcegraph/resources"))
 
     writes = [r for r in azure if not r.allowed or not read(r)]
     assert writes == []

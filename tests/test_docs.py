@@ -28,3 +28,12 @@ def test_every_cli_subcommand_and_slash_command_is_in_the_readme() -> None:
 
 def test_every_check_is_in_the_readme() -> None:
     assert [c.name for c in CHECKS if f"`{c.name}`" not in README] == []
+
+
+def test_the_changelog_has_unreleased_on_top_and_a_dated_section_for_the_released_version() -> None:
+    import tomllib
+
+    released = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    headings = re.findall(r"^## \[([^\]]+)\](.*)$", (ROOT / "CHANGELOG.md").read_text(), re.MULTILINE)
+    assert headings[0] == ("Unreleased", "")
+    assert re.fullmatch(r" - \d{4}-\d{2}-\d{2}", dict(headings).get(released, "")), f"no dated [{released}]"

@@ -35,7 +35,7 @@ def minimal(**extra: Any) -> dict[str, Any]:
         "name": "minimal",
         "now": "2026-11-28T10:00:00Z",
         "subscription": "sub-1",
-        "jobs": [{"id": JOB_ID, "name": "job-1"}],
+        "jobs": [{"id": JOB_ID, "name": "job-1", "type": "Microsoft.App/jobs", "properties": {}}],
         **extra,
     }
 
@@ -110,7 +110,7 @@ def test_every_problem_is_reported_at_once_with_file_and_key_path(tmp_path: Path
                 "now": "2026-11-28T10:00:00",  # no zone
                 "subscription": "sub-1",
                 "log_destination": "splunk",
-                "jobs": [{"id": "/not/a/job", "name": "job-1"}],
+                "jobs": [{"id": "/not/a/job", "name": "job-1", "propertes": {}}],
                 "queues": [{"type": "kafka", "account": "a", "name": "q", "depth": -1}],
                 "faults": [{"target": "logs", "stauts": 500}],
                 "metrics": [{"job": "nope", "name": "CPU", "points": [["2026-11-28T09:00:00Z", "high"]]}],
@@ -127,6 +127,8 @@ def test_every_problem_is_reported_at_once_with_file_and_key_path(tmp_path: Path
         "now: must be an ISO 8601 timestamp with a zone",
         "log_destination: 'splunk' is not one of",
         "jobs[0].id: must be a job resource id",
+        "jobs[0].type: required key is missing",
+        "jobs[0].properties: required key is missing",
         "queues[0].type: 'kafka' is not one of",
         "queues[0].depth: must be at least 0",
         "faults[0].stauts: unknown key",
@@ -190,13 +192,16 @@ def test_fault_rules() -> None:
 
 def test_job_ids_and_execution_names_are_checked_but_resources_pass_through() -> None:
     problems = problems_of(
-        minimal(jobs=[{"id": JOB_ID, "name": "other", "properties": {"x": 1}, "executions": [{"status": 1}]}])
+        minimal(jobs=[{"id": JOB_ID, "name": "other", "type": "Microsoft.App/jobs", "properties": {"x": 1},
+                       "executions": [{"status": 1}]}])
     )
     assert problems == [
         "jobs[0].name: 'other' does not match the id's job 'job-1'",
-        "jobs[0].executions[0].name: required string is missing",
+        "jobs[0].executions[0].name: required key is missing",
+        "jobs[0].executions[0].properties: required key is missing",
     ]
-    body = {"id": JOB_ID, "name": "JOB-1", "anything": {"deep": [1, 2]}, "executions": [{"name": "e", "x": 1}]}
+    body = {"id": JOB_ID, "name": "JOB-1", "type": "Microsoft.App/jobs", "properties": {}, "anything": {"deep": [1, 2]},
+            "executions": [{"name": "e", "x": 1, "properties": {"status": "Succeeded", "y": 2}}]}
     assert parse_scenario(minimal(jobs=[body])).jobs == [body]
 
 
@@ -216,13 +221,15 @@ def test_an_empty_expect_and_null_rollback_image_are_fine() -> None:
 _LEVELS: dict[str, frozenset[str]] = {
     "": frozenset(minimal())
     | {"description", "workspace_id", "log_destination", "tables", "metrics"}
-    | {"queues", "faults", "expect"},
+    | {"queues", "faults", "expect"}
+    | {"resources", "role_assignments", "role_definitions", "resource_changes"},
     "queues[0]": frozenset({"type", "account", "resource_group", "name", "depth", "dead_letter"}),
     "faults[0]": frozenset({"target", "path", "latency_ms", "status", "retry_after", "partial", "drop", "times"}),
     "metrics[0]": frozenset({"job", "name", "points"}),
     "expect": frozenset(
-        {"job", "cause", "confidence", "suspected_change", "rollback_image", "evidence_complete", "checks"}
+        {"job", "cause", "confidence", "suspected_change", "rollback_image", "evidence_complete", "checks", "change"}
     ),
+    "expect.change": frozenset({"what", "path", "before", "after", "caller", "caller_kind", "source", "resource"}),
 }
 
 
@@ -231,7 +238,7 @@ def _with_entries() -> dict[str, Any]:
         queues=[{"type": "azure-queue", "account": "acct", "name": "q"}],
         faults=[{"target": "arm"}],
         metrics=[{"job": "job-1", "name": "Executions", "points": []}],
-        expect={"cause": "oom"},
+        expect={"cause": "oom", "change": {"path": "properties.configuration.replicaTimeout"}},
     )
 
 
@@ -248,6 +255,8 @@ def test_an_unknown_key_is_always_rejected_with_its_path(level: str, key: str, v
         data[key] = value
     elif level == "expect":
         data["expect"][key] = value
+    elif level == "expect.change":
+        data["expect"]["change"][key] = value
     else:
         data[level.split("[")[0]][0][key] = value
     path = f"{level}.{key}" if level else key
@@ -316,3 +325,117 @@ def test_valid_scenarios_round_trip_through_json_and_yaml(
 
 def _plain(spec: QueueSpec | FaultSpec) -> dict[str, Any]:
     return {k: v for k, v in asdict(spec).items() if v is not None}
+
+
+# --- what ARM always sends (issue 17 item 2) -----------------------------------------------------------
+
+
+def test_a_misspelt_properties_is_a_job_without_properties() -> None:
+    job = {"id": JOB_ID, "name": "job-1", "type": "Microsoft.App/jobs", "propertes": {"configuration": {}}}
+    problems = problems_of(minimal(jobs=[job]))
+    assert "jobs[0].properties: required key is missing" in problems
+    # The misspelt key itself is kept (ARM bodies carry extra fields), so the missing one is what is named.
+    assert problems == ["jobs[0].properties: required key is missing"]
+
+
+def test_an_execution_status_outside_arms_vocabulary_is_refused() -> None:
+    job = {**minimal()["jobs"][0], "executions": [{"name": "e-1", "properties": {"status": "Faild"}}]}
+    assert problems_of(minimal(jobs=[job])) == [
+        "jobs[0].executions[0].properties.status: 'Faild' is not one of: "
+        "Running, Processing, Stopped, Degraded, Failed, Unknown, Succeeded"
+    ]
+
+
+def test_a_row_needs_a_parsable_time_generated() -> None:
+    rows = [{"TimeGenerated": "2026-11-28T09:00:00Z"}, {"Log_s": "x"}, {"TimeGenerated": "yesterday"}]
+    problems = problems_of(minimal(tables={"ContainerAppConsoleLogs_CL": rows}))
+    assert problems == [
+        "tables.ContainerAppConsoleLogs_CL[1].TimeGenerated: required key is missing",
+        "tables.ContainerAppConsoleLogs_CL[2].TimeGenerated: must be an ISO 8601 timestamp "
+        "(e.g. 2026-11-28T09:10:00Z), not 'yesterday'",
+    ]
+
+
+def test_a_missing_or_invalid_scenario_exits_2_naming_the_key(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    assert main(["triage", "job-1", "--scenario", str(tmp_path / "missing.yaml")]) == 2
+    assert "missing.yaml: No such file or directory" in capsys.readouterr().err
+    path = tmp_path / "typo.yaml"
+    job = {"id": JOB_ID, "name": "job-1", "type": "Microsoft.App/jobs", "propertes": {},
+           "executions": [{"name": "e-1", "properties": {"status": "Faild"}}]}
+    path.write_text(yaml.safe_dump(minimal(jobs=[job])))
+    assert main(["triage", "job-1", "--scenario", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: jobs[0].properties: required key is missing" in err
+    assert "jobs[0].executions[0].properties.status: 'Faild' is not one of" in err
+    assert "Traceback" not in err
+
+
+# --- change evidence keys (issue 10) ----------------------------------------------------------------------
+
+RG = "/subscriptions/sub-1/resourceGroups/rg-1"
+IDENTITY_ID = f"{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-job-1"
+
+
+def _change_row(**properties: Any) -> dict[str, Any]:
+    return {
+        "properties": {
+            "targetResourceId": JOB_ID,
+            "targetResourceType": "microsoft.app/jobs",
+            "changeType": "Update",
+            "changeAttributes": {"timestamp": "2026-11-28T09:02:00.0000000Z", "changedBy": "dev@contoso.com"},
+            "changes": {"properties.configuration.replicaTimeout": {"previousValue": "1800", "newValue": "300"}},
+            **properties,
+        }
+    }
+
+
+def test_the_change_evidence_keys_load_as_written() -> None:
+    identity = {"id": IDENTITY_ID, "name": "id-job-1", "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+                "properties": {"principalId": "p-1"}}
+    assignment = {
+        "id": f"{RG}/providers/Microsoft.Authorization/roleAssignments/ra-1", "name": "ra-1",
+        "type": "Microsoft.Authorization/roleAssignments",
+        "properties": {"roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/rd-1",
+                       "principalId": "p-1", "principalType": "ServicePrincipal", "scope": RG},
+    }
+    definition = {"id": "/subscriptions/sub-1/providers/Microsoft.Authorization/roleDefinitions/rd-1", "name": "rd-1",
+                  "type": "Microsoft.Authorization/roleDefinitions",
+                  "properties": {"roleName": "Key Vault Secrets User"}}
+    change = {"what": "replicaTimeout 1800 → 300", "path": "properties.configuration.replicaTimeout",
+              "before": 1800, "after": 300, "caller": "dev@contoso.com", "caller_kind": "person",
+              "source": "resource-graph"}
+    scenario = parse_scenario(minimal(resources=[identity], role_assignments=[assignment],
+                                      role_definitions=[definition], resource_changes=[_change_row()],
+                                      expect={"cause": "timeout", "change": change}))
+    assert scenario.resources == [identity] and scenario.role_assignments == [assignment]
+    assert scenario.role_definitions == [definition] and scenario.resource_changes == [_change_row()]
+    assert scenario.expect is not None and scenario.expect["change"]["path"] == change["path"]
+    assert scenario.expect.change is not None and scenario.expect.change.after == 300
+    assert scenario.expect.get("change") == change and "rollback_image" not in scenario.expect
+    assert parse_scenario(json.loads(json.dumps(scenario.to_dict()))) == scenario
+
+
+def test_the_change_evidence_keys_are_checked() -> None:
+    problems = problems_of(minimal(
+        resources=[{"id": "not-an-id", "name": "x"}],
+        role_assignments=[{"id": f"{RG}/providers/Microsoft.Authorization/roleAssignments/a", "name": "a",
+                           "properties": {"principalId": "p", "scope": RG, "principalType": "Robot"}}],
+        resource_changes=[_change_row(changeType="Modify"), {"properties": {"changeType": "Update"}}],
+        expect={"change": {"caller_kind": "bot", "source": "guess", "colour": "red"}},
+    ))
+    assert problems == [
+        "resources[0].id: must be an ARM resource id (/subscriptions/… or /providers/…), not 'not-an-id'",
+        "resources[0].type: required key is missing",
+        "role_assignments[0].properties.roleDefinitionId: required key is missing",
+        "role_assignments[0].properties.principalType: 'Robot' is not one of: "
+        "User, Group, ServicePrincipal, ForeignGroup, Device",
+        "resource_changes[0].properties.changeType: 'Modify' is not one of: Create, Update, Delete",
+        "resource_changes[1].properties.targetResourceId: required key is missing",
+        "resource_changes[1].properties.changeAttributes: required key is missing",
+        "expect.change.caller_kind: 'bot' is not one of: person, pipeline, unknown",
+        "expect.change.source: 'guess' is not one of: resource-graph, activity-log, executions",
+        "expect.change.colour: unknown key",
+    ]

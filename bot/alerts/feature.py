@@ -28,7 +28,7 @@ from bot.alerts.storage import DELIVERY, ESCALATE, RECOVER, WORK, AlertRecords
 from bot.alerts.work import ThreadWork
 from bot.alerts.worker import POLL_S, TimerWorker
 from bot.clock import Clock, FixedClock, SystemClock
-from bot.features import Endpoint, Services
+from bot.feature_api import Endpoint, Services
 from bot.slack.posting import DEFAULT_INTERVAL_S, PostingQueue
 from bot.store import Timer
 

@@ -9,29 +9,27 @@ only when they are real user or user-group mentions.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
-    Block,
     ButtonElement,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
     PlainTextObject,
-    SectionBlock,
 )
 
 from bot.alerts.schema import Alert
 from bot.alerts.thread import Facts, Member, Thread
 from bot.slack.blocks import SlackMessage, escape
+from bot.slack.kit import block_dict, section
 from bot.slack.limits import BLOCKS_MAX, HEADER_TEXT_MAX, SECTION_TEXT_MAX, TEXT_OBJECT_MAX, check_blocks, truncate
+from bot.slack.mrkdwn import is_mention, one_line, when
 
 ACK_ACTION = "jobbot.alert.ack"
-_MENTION = re.compile(r"^<(?:@[UW][A-Z0-9]+|!subteam\^[A-Z0-9]+)(?:\|[^<>|]{0,100})?>$")
 _OWN_BLOCKS = 5  # header, facts, context, triage placeholder or note, actions
 _FALLBACK_MAX = 3000
 
@@ -62,8 +60,8 @@ def parent_message(thread: Thread, report: Sequence[dict[str, Any]] = ()) -> Sla
 
 def _header(thread: Thread) -> dict[str, Any]:
     mark = ":white_check_mark: Resolved" if thread.resolved else ":red_circle:"
-    text = f"{mark} {thread.facts.severity} · {_one_line(thread.facts.rule)}"
-    return _dict(HeaderBlock(block_id="jobbot.alert.header",
+    text = f"{mark} {thread.facts.severity} · {one_line(thread.facts.rule)}"
+    return block_dict(HeaderBlock(block_id="jobbot.alert.header",
                              text=PlainTextObject(text=truncate(text, HEADER_TEXT_MAX), emoji=True)))
 
 
@@ -74,7 +72,7 @@ def _facts(thread: Thread) -> dict[str, Any]:
              + (f" ({escape(facts.monitoring_service)})" if facts.monitoring_service else "")]
     lines += [f"• {escape(line)}" for line in facts.criteria[:5]]
     if facts.description:
-        lines.append(f"_{escape(_one_line(facts.description))[:500]}_")
+        lines.append(f"_{escape(one_line(facts.description))[:500]}_")
     lines.append(_status(thread))
     others = len(thread.members) - 1
     if others > 0:
@@ -85,7 +83,7 @@ def _facts(thread: Thread) -> dict[str, Any]:
         url = facts.link.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace("&", "&amp;")
         lines.append(f"<{url}|Search results in Log Analytics>" if len(url) <= 2000
                      else "_search results link too long to show_")
-    return _section(truncate("\n".join(lines), SECTION_TEXT_MAX), "jobbot.alert.facts")
+    return section(truncate("\n".join(lines), SECTION_TEXT_MAX), block_id="jobbot.alert.facts")
 
 
 def _status(thread: Thread) -> str:
@@ -97,10 +95,10 @@ def _status(thread: Thread) -> str:
         started = min((m.fired_at for m in members if m.fired_at), default=None)
         ended = max((m.resolved_at for m in members if m.resolved_at), default=None)
         lasted = f" after {_duration(ended - started)}" if started and ended and ended >= started else ""
-        span = f" (fired {_when(started)}, resolved {_when(ended)})" if started and ended else ""
+        span = f" (fired {when(started)}, resolved {when(ended)})" if started and ended else ""
         return f"*Status:* resolved{lasted}{span}"
     firing_since = min((m.fired_at for m in members if m.fired_at), default=None)
-    since = f" since {_when(firing_since)}" if firing_since else ""
+    since = f" since {when(firing_since)}" if firing_since else ""
     done = sum(1 for m in members if m.resolved)
     partly = f" · {done} of {len(members)} alerts resolved" if done else ""
     return f"*Status:* firing{since}{partly}"
@@ -110,7 +108,7 @@ def _context(thread: Thread, extra: list[str]) -> dict[str, Any]:
     routing = thread.routing
     items: list[str] = []
     if thread.ack is not None:
-        items.append(f":eyes: Acknowledged by <@{escape(thread.ack.user)}> {_when(thread.ack.at)}")
+        items.append(f":eyes: Acknowledged by <@{escape(thread.ack.user)}> {when(thread.ack.at)}")
     elif thread.resolved:
         items.append("Not acknowledged")
     else:
@@ -132,7 +130,8 @@ def _context(thread: Thread, extra: list[str]) -> dict[str, Any]:
                      "alert measures something these checks do not see")
     items += extra
     text = truncate(" · ".join(items), TEXT_OBJECT_MAX)
-    return _dict(ContextBlock(block_id="jobbot.alert.context", elements=[MarkdownTextObject(text=text, verbatim=True)]))
+    return block_dict(ContextBlock(block_id="jobbot.alert.context",
+                                   elements=[MarkdownTextObject(text=text, verbatim=True)]))
 
 
 def _triage_placeholder(thread: Thread) -> dict[str, Any]:
@@ -142,21 +141,21 @@ def _triage_placeholder(thread: Thread) -> dict[str, Any]:
         text = f":warning: The triage could not run: {escape(thread.triage.error)[:1000]}"
     else:
         text = f":hourglass_flowing_sand: Gathering evidence for *{escape(thread.routing.job)}* …"
-    return _section(text, "jobbot.alert.triage")
+    return section(text, block_id="jobbot.alert.triage")
 
 
 def _ack_button(thread_key: str) -> dict[str, Any]:
     button = ButtonElement(text=PlainTextObject(text="Acknowledge", emoji=True), action_id=ACK_ACTION,
                            value=thread_key, style="primary")
-    return _dict(ActionsBlock(block_id="jobbot.alert.actions", elements=[button]))
+    return block_dict(ActionsBlock(block_id="jobbot.alert.actions", elements=[button]))
 
 
 def _fallback(thread: Thread) -> str:
     state = "resolved" if thread.resolved else "firing"
     job = thread.routing.job or "unknown job"
-    line = f"{thread.facts.severity} alert {state}: {_one_line(thread.facts.rule)} on {job}"
+    line = f"{thread.facts.severity} alert {state}: {one_line(thread.facts.rule)} on {job}"
     if thread.triage and thread.triage.text:
-        line += f" — {_one_line(thread.triage.text)}"
+        line += f" — {one_line(thread.triage.text)}"
     return truncate(escape(line), _FALLBACK_MAX)
 
 
@@ -164,9 +163,9 @@ def _fallback(thread: Thread) -> str:
 
 
 def joined_text(thread: Thread, member: Member) -> str:
-    when = f" fired {_when(member.fired_at)}" if member.fired_at else " fired"
+    fired = f" fired {when(member.fired_at)}" if member.fired_at else " fired"
     job = f" on *{escape(thread.routing.job)}*" if thread.routing.job else ""
-    return (f":heavy_plus_sign: Another alert of this rule{job}{when}: `{escape(_short(member.alert_id))}`"
+    return (f":heavy_plus_sign: Another alert of this rule{job}{fired}: `{escape(_short(member.alert_id))}`"
             f"{f' ({escape(member.severity)})' if member.severity else ''}. Grouped here instead of a new thread.")
 
 
@@ -174,7 +173,7 @@ def resolved_text(thread: Thread, member: Member) -> str:
     lasted = ""
     if member.fired_at and member.resolved_at and member.resolved_at >= member.fired_at:
         lasted = f", after {_duration(member.resolved_at - member.fired_at)}"
-    line = f":white_check_mark: `{escape(_short(member.alert_id))}` resolved {_when(member.resolved_at)}{lasted}."
+    line = f":white_check_mark: `{escape(_short(member.alert_id))}` resolved {when(member.resolved_at)}{lasted}."
     if len(thread.members) > 1:
         done = sum(1 for m in thread.members if m.resolved)
         line += f" {done} of {len(thread.members)} alerts in this thread are resolved."
@@ -218,7 +217,7 @@ def facts_of(alert: Alert) -> Facts:
 def _criteria_lines(alert: Alert) -> list[str]:
     lines: list[str] = []
     for criterion in alert.criteria:
-        subject = criterion.metric or (f"query {_one_line(criterion.search_query)[:200]}"
+        subject = criterion.metric or (f"query {one_line(criterion.search_query)[:200]}"
                                        if criterion.search_query else "condition")
         parts = [subject]
         if criterion.aggregation:
@@ -230,7 +229,7 @@ def _criteria_lines(alert: Alert) -> list[str]:
         dims = ", ".join(f"{d.name}={d.value}" for d in criterion.dimensions[:4])
         if dims:
             parts.append(f"[{dims}]")
-        lines.append(_one_line(" ".join(parts))[:400])
+        lines.append(one_line(" ".join(parts))[:400])
     if alert.activity is not None:
         event = alert.activity
         lines.append(" ".join(x for x in (event.operation, f"by {event.caller}" if event.caller else None,
@@ -243,7 +242,7 @@ def _criteria_lines(alert: Alert) -> list[str]:
 
 def mention(value: str) -> str:
     value = value.strip()
-    return value if _MENTION.match(value) else escape(value)
+    return value if is_mention(value) else escape(value)
 
 
 def _every(thread: Thread) -> timedelta:
@@ -254,16 +253,6 @@ def _short(alert_id: str) -> str:
     return alert_id.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _when(moment: datetime | None) -> str:
-    """Slack's date token (the reader's time zone) with a UTC fallback."""
-    if moment is None:
-        return "?"
-    moment = moment.astimezone(UTC)
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
 
 
 def _duration(length: timedelta) -> str:
@@ -278,11 +267,3 @@ def _duration(length: timedelta) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     return f"{hours // 24} d {hours % 24} h"
 
-
-def _dict(block: Block) -> dict[str, Any]:
-    built: dict[str, Any] = block.to_dict()
-    return built
-
-
-def _section(text: str, block_id: str) -> dict[str, Any]:
-    return _dict(SectionBlock(block_id=block_id, text=MarkdownTextObject(text=text or " ", verbatim=True)))

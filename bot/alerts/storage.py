@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.alerts.codec import thread_from_dict, thread_to_dict
 from bot.alerts.grouping import group_from_dict, group_to_dict, place
 from bot.alerts.thread import Thread
+from bot.model import TriageReport
+from bot.respond.report_store import report_from_store, report_to_store
 from bot.store import StaleVersion, Store
 
 THREAD_KIND = "alerts.thread"
@@ -100,10 +102,16 @@ class AlertRecords:
                 await asyncio.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
         raise AssertionError("unreachable")
 
-    async def save_report(self, key: str, blocks: Sequence[dict[str, Any]]) -> None:
-        """The triage's Block Kit report for thread `key` (a later triage, after a takeover, replaces it)."""
-        await self._records.update(REPORT_KIND, key, lambda _: {"blocks": list(blocks)}, retries=_RETRIES)
+    async def save_report(self, key: str, report: TriageReport) -> None:
+        """The triage report for thread `key`, as data (a later triage, after a takeover, replaces it)."""
+        stored = report_to_store(report)
+        await self._records.update(REPORT_KIND, key, lambda _: {"report": stored}, retries=_RETRIES)
 
-    async def report(self, key: str) -> list[dict[str, Any]]:
+    async def report(self, key: str) -> TriageReport | list[dict[str, Any]] | None:
+        """The stored report; Block Kit for threads stored before reports were kept as data; None if none."""
         stored = await self._records.get(REPORT_KIND, key)
-        return [] if stored is None else list(stored.value.get("blocks") or [])
+        if stored is None:
+            return None
+        if "report" in stored.value:
+            return report_from_store(stored.value["report"])
+        return list(stored.value.get("blocks") or [])

@@ -47,7 +47,8 @@ from bot.config import Config
 from bot.errors import JobbotError
 from bot.evidence.sources import Readers
 from bot.intake import DEFAULT_SINCE, MAX_SINCE, JobSpec
-from bot.slack.blocks import render_blocks
+from bot.model import TriageReport
+from bot.slack.blocks import SlackMessage, render_blocks
 from bot.slack.posting import PostingQueue
 from bot.triage import triage
 
@@ -249,9 +250,8 @@ class ThreadWork:
             async with self._triages:
                 report = await triage(spec, self._window(thread), self._readers, self._clock,
                                       deadline_s=self._config.check_deadline_s, config=self._config)
-            entry = self._config.job(report.job.name)
-            message = render_blocks(report, allow_console_excerpts=bool(entry and entry.post_console_excerpts))
-            await self._records.save_report(thread.key, message.blocks)  # before the thread says it is there
+            message = self._render(report)
+            await self._records.save_report(thread.key, report)  # before the thread says it is there
             result = TriageResult(message.text, report.verdict.cause.value)
         except JobbotError as error:  # the job is gone, Azure refused: say so in the parent
             result = TriageResult(error=str(error))
@@ -261,7 +261,15 @@ class ThreadWork:
         await self._change(thread.key, lambda t: finish_triage(t, result))
 
     async def _report(self, thread: Thread) -> list[dict[str, Any]]:
-        return await self._records.report(thread.key) if thread.triage and thread.triage.cause else []
+        """The triage report's blocks, rendered now from the stored report (today's renderer, old threads too)."""
+        stored = await self._records.report(thread.key) if thread.triage and thread.triage.cause else None
+        if stored is None:
+            return []
+        return stored if isinstance(stored, list) else self._render(stored).blocks
+
+    def _render(self, report: TriageReport) -> SlackMessage:
+        entry = self._config.job(report.job.name)
+        return render_blocks(report, allow_console_excerpts=bool(entry and entry.post_console_excerpts))
 
     def _window(self, thread: Thread) -> timedelta:
         """From a little before the first alert fired until now: at least the default hour, at most 7 days."""

@@ -19,6 +19,7 @@ from azure.mgmt.monitor.aio import MonitorManagementClient
 
 from bot.azure.endpoints import Endpoints
 from bot.azure.faults import upstream
+from bot.azure.order import sort_by
 from bot.azure.resources import parse_execution, parse_job, split_id
 from bot.errors import JobNotFound, NotApplicable, UpstreamError
 from bot.evidence.rows import iso
@@ -115,12 +116,15 @@ class ArmReader:
                 return [parse_job(raw.as_dict()) async for raw in self._app(subscription).jobs.list_by_subscription()]
 
         lists = await asyncio.gather(*(one(s) for s in self._subscriptions))
-        return [job for jobs in lists for job in jobs]
+        # ARM lists in no promised order: by id, so a name found in two resource groups resolves the same way.
+        return sorted((job for jobs in lists for job in jobs), key=lambda j: j.ref.id.lower())
 
     async def executions(self, job: JobRef) -> Sequence[Execution]:
         async with upstream("Azure Resource Manager"):
             pages = self._app(job.subscription).jobs_executions.list(job.resource_group, job.name)
-            return [parse_execution(raw.as_dict()) async for raw in pages]
+            found = [parse_execution(raw.as_dict()) async for raw in pages]
+        # Newest first, as a responder reads them; the name breaks ties in start time.
+        return sort_by(found, [(lambda e: e.start, True), (lambda e: e.name.lower(), False)])
 
     # -- where the logs are -------------------------------------------------------------------------
 
@@ -154,7 +158,8 @@ class ArmReader:
     async def _workspace_from_diagnostics(self, subscription: str, environment_id: str) -> LogSetup:
         settings = await self._get(subscription, f"{environment_id}/providers/Microsoft.Insights/diagnosticSettings",
                                    DIAGNOSTIC_SETTINGS_API)
-        for setting in settings.get("value") or []:
+        # The first setting (by name) that names a workspace wins, whatever order ARM lists them in.
+        for setting in sorted(settings.get("value") or [], key=lambda s: str(s.get("name") or "").lower()):
             workspace_id = (setting.get("properties") or {}).get("workspaceId")
             if workspace_id:
                 workspace = await self._get(subscription, str(workspace_id), WORKSPACE_API)

@@ -17,8 +17,9 @@ from azure.monitor.query.aio import LogsQueryClient
 
 from bot.azure.endpoints import Endpoints
 from bot.azure.faults import upstream
+from bot.azure.order import sort_rows
 from bot.errors import UpstreamError
-from bot.kql import render
+from bot.kql import load_query, render
 from bot.model import QueryResult, Window
 
 SERVICE_CONCURRENCY = 5
@@ -52,12 +53,15 @@ class LogAnalyticsReader:
                 raise UpstreamError(f"Log Analytics returned no rows: {partial}")
             return QueryResult(())
         table = tables[0]
-        rows = tuple(
+        rows = [
             {column: _native(kind, value) for column, kind, value in zip(table.columns, table.columns_types, row,
                                                                           strict=False)}
             for row in table.rows
-        )
-        return QueryResult(rows, partial)
+        ]
+        # The service promises no row order: restore the one the query declares, ties broken by every
+        # column, so the same world always gives the checks the same sequence.
+        canned = load_query(query_name)
+        return QueryResult(tuple(sort_rows(rows, canned.order, canned.columns or table.columns)), partial)
 
 
 def _native(kind: str, value: Any) -> Any:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from bot.evidence.arm_time import parse_arm_time
 from bot.model import Container, Execution, ExecutionStatus, Job, JobRef, ScaleRule
 
 _ID = re.compile(r"/subscriptions/([^/]+)/resourceGroups/([^/]+)/", re.IGNORECASE)
@@ -15,11 +16,8 @@ DEFAULT_POLLING_S = 30
 
 
 def parse_time(value: Any) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    """ARM times as aware UTC: real bodies carry `2024-04-18T03:14:28.1391783` (naive, 7 digits)."""
+    return parse_arm_time(value)
 
 
 def split_id(resource_id: str) -> tuple[str, str]:
@@ -51,6 +49,7 @@ def parse_job(raw: Mapping[str, Any]) -> Job:
     config = props.get("configuration") or {}
     event = config.get("eventTriggerConfig") or {}
     scale = event.get("scale") or {}
+    trigger = _trigger_config(config)
     subscription, resource_group = split_id(str(raw["id"]))
     system = raw.get("systemData") or {}
     rules = tuple(
@@ -69,7 +68,7 @@ def parse_job(raw: Mapping[str, Any]) -> Job:
         trigger_type=str(config.get("triggerType") or ""),
         replica_timeout_s=_int(config.get("replicaTimeout")),
         replica_retry_limit=_int(config.get("replicaRetryLimit")),
-        parallelism=_int(event.get("parallelism")) or 1,
+        parallelism=_int(trigger.get("parallelism")) or 1,
         max_executions=_int(scale.get("maxExecutions")) or DEFAULT_MAX_EXECUTIONS,
         polling_interval_s=_int(scale.get("pollingInterval")) or DEFAULT_POLLING_S,
         rules=rules,
@@ -80,6 +79,18 @@ def parse_job(raw: Mapping[str, Any]) -> Job:
         last_modified_at=parse_time(system.get("lastModifiedAt")),
         dependencies=_dependencies(raw, config, rules),
     )
+
+
+def _trigger_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The trigger's own block: Manual and Schedule jobs keep `parallelism` in theirs, not in eventTriggerConfig."""
+    keys = {"event": "eventTriggerConfig", "manual": "manualTriggerConfig", "schedule": "scheduleTriggerConfig"}
+    own = keys.get(str(config.get("triggerType") or "").lower())
+    ordered = [own] if own else []
+    for key in (*ordered, *keys.values()):
+        block = config.get(key)
+        if isinstance(block, Mapping) and block:
+            return block
+    return {}
 
 
 def _dependencies(raw: Mapping[str, Any], config: Mapping[str, Any], rules: tuple[ScaleRule, ...]) -> tuple[str, ...]:

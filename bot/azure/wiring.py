@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from bot.azure.arm import ArmReader
+from bot.azure.changes import AzureChangesReader
 from bot.azure.endpoints import Endpoints
 from bot.azure.logs import LogAnalyticsReader
 from bot.azure.queues import QueueDepthReader
@@ -22,9 +23,11 @@ async def azure_readers(credential: Any, endpoints: Endpoints, config: Config) -
                     workspace_override=config.workspace_id)
     logs = LogAnalyticsReader(credential, endpoints)
     queue = QueueDepthReader(credential, endpoints, sources=queues)
+    changes = AzureChangesReader(credential, config.subscriptions, endpoints)
     try:
-        yield Readers(jobs=arm, logs=logs, queues=queue)
+        yield Readers(jobs=arm, logs=logs, queues=queue, changes=changes)
     finally:
         await arm.close()
         await logs.close()
         await queue.close()
+        await changes.close()

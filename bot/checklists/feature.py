@@ -18,13 +18,15 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.checklists.actions import ActionId, ViewId, parse_value
 from bot.checklists.approvals import Approvals
-from bot.checklists.plan import RECHECK_AFTER_MIN
+from bot.checklists.plan import RECHECK_AFTER_MIN, offers_rollback
 from bot.checklists.render import REASON_BLOCK, skip_reason
 from bot.checklists.service import ChecklistService
 from bot.checklists.state import RECHECK_KIND, ChecklistState, RecheckDue
 from bot.errors import InvalidRequest
-from bot.features import Endpoint, Services
+from bot.feature_api import Endpoint, Services
 from bot.intake import parse_job
+from bot.model import TriageReport
+from bot.slack.blocks import ButtonSpec
 from bot.slack.commands import Command, Verb
 from bot.slack.handlers import Invocation
 
@@ -56,6 +58,7 @@ class ChecklistFeature:
             recheck_after_min=recheck_after_min)
         services.commands.handle(Verb.ROLLBACK, self.service.rollback_command)
         services.commands.handle(Verb.CHECKLIST, self.service.checklist_command)
+        services.commands.add_report_actions(_start_button)
 
     def endpoints(self) -> dict[str, Endpoint]:
         return {}
@@ -178,6 +181,14 @@ class ChecklistFeature:
                      started: float) -> None:
         await self._services.audit(actor=user, channel=channel, action=action, target=None, detail=detail[:500],
                                    outcome=outcome, duration_ms=int((time.monotonic() - started) * 1000))
+
+
+def _start_button(report: TriageReport) -> list[ButtonSpec]:
+    """A "Start rollback checklist" button when the verdict offers a rollback. Its value is the job's ARM
+    id: the click triages again and plans from fresh evidence."""
+    if not offers_rollback(report.verdict, report.job.id):
+        return []
+    return [ButtonSpec("Start rollback checklist", ActionId.START.value, value=report.job.id, style="primary")]
 
 
 def build(services: Services) -> ChecklistFeature:

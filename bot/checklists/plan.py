@@ -8,7 +8,6 @@ to roll back when one owns the job, intake limited without suspend/stop, and ver
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,12 +17,14 @@ from bot.checklists.images import parse_image
 from bot.checklists.model import Checklist, Refused, Step, StepKind, Target, opened
 from bot.evidence import executions as ex
 from bot.evidence.activity import container_diff
+from bot.evidence.change_revert import restored_by_image_rollback, revert_commands_for
 from bot.model import NO_ROLLBACK_CAUSES, Cause, Container, Execution, Job, Owners, Runbook, Verdict
+from bot.respond.change_lines import diff_lines
+from bot.text import is_mention
 
 RECHECK_AFTER_MIN = (5, 15, 30)
 # Tags that say something else deploys the job: a hand-made rollback is undone by its next run.
 PIPELINE_TAGS = ("pipeline", "deployed-by", "managed-by", "jobbot-pipeline")
-_MENTION = re.compile(r"^<(?:@[UW][A-Z0-9]+|!subteam\^[A-Z0-9]+)(?:\|[^<>|]{0,100})?>$")
 
 # How to confirm the verdict before acting on it, per cause (the runbook has the long form).
 CONFIRM: Mapping[Cause, str] = {
@@ -69,8 +70,9 @@ class PlanFacts:
     queue: QueueFacts | None
 
 
-def rollback_refusal(verdict: Verdict) -> str | None:
-    """Why no rollback checklist is offered for this verdict; None when one is."""
+def rollback_refusal(verdict: Verdict, job_id: str = "") -> str | None:
+    """Why no rollback checklist is offered for this verdict; None when one is. When the change can be
+    undone another way (a property, a role assignment), the refusal carries the commands to do it."""
     cause = verdict.cause.value
     if verdict.cause in NO_ROLLBACK_CAUSES:
         return f"A rollback would not help: the verdict is `{cause}` ({verdict.summary})"
@@ -78,13 +80,19 @@ def rollback_refusal(verdict: Verdict) -> str | None:
         return (f"No change to the job was found before the failures, so there is nothing to roll back "
                 f"(verdict `{cause}`: {verdict.summary})")
     if verdict.rollback_candidate is None:
+        change = verdict.suspected_change
+        commands = revert_commands_for(change, job_id)
+        if commands or not restored_by_image_rollback(change):
+            how = ("; to undo it, a person runs: " + " ; ".join(f"`{c}`" for c in commands)) if commands else ""
+            return (f"An image rollback would not undo this change ({change.what}): it is not in the job's "
+                    f"template{how}")
         return ("No last known good image: no execution succeeded before the failures began, in the history "
                 "Azure keeps (about the last 100 executions)")
     return None
 
 
-def offers_rollback(verdict: Verdict) -> bool:
-    return rollback_refusal(verdict) is None
+def offers_rollback(verdict: Verdict, job_id: str = "") -> bool:
+    return rollback_refusal(verdict, job_id) is None
 
 
 def build_checklist(facts: PlanFacts, *, checklist_id: str, channel: str, opened_by: str,
@@ -142,7 +150,7 @@ def approvers(owners: Owners | None) -> tuple[str, ...]:
     """The owners that can approve: Slack user and user-group mentions (a plain name cannot be checked)."""
     if owners is None:
         return ()
-    named = [m for m in (owners.primary, *owners.escalation) if m and _MENTION.match(m)]
+    named = [m for m in (owners.primary, *owners.escalation) if m and is_mention(m)]
     return tuple(dict.fromkeys(named))
 
 
@@ -171,7 +179,7 @@ def plan_steps(facts: PlanFacts, target: Target, last_good: Execution | None) ->
         _target_step(target),
         _registry_step(target.image),
         _intake_step(job, facts.queue),
-        _apply_step(job, target, last_good, pipeline),
+        _apply_step(job, target, last_good, pipeline, _property_reverts(verdict, job)),
         _persist_step(target, pipeline),
         _verify_step(target, facts.queue),
     ]
@@ -195,6 +203,10 @@ def _cause_step(verdict: Verdict, runbook: Runbook | None) -> Step:
     if change is not None:
         who = f" by {change.caller}" if change.caller else ""
         parts.append(f"Suspected change{who}: {change.what}.")
+        diff = diff_lines(change)
+        if diff:
+            parts.append("Changed: " + "; ".join(f"`{line}`" if not line.startswith("+") else line for line in diff)
+                         + ".")
     parts.append(confirm)
     if runbook is not None:
         parts.append(f"Runbook: {runbook.title}.")
@@ -244,7 +256,15 @@ def _intake_step(job: Job, queue: QueueFacts | None) -> Step:
     return Step(StepKind.INTAKE, "Limit intake if needed", detail, commands=commands, needs_approval=True)
 
 
-def _apply_step(job: Job, target: Target, last_good: Execution | None, pipeline: str | None) -> Step:
+def _property_reverts(verdict: Verdict, job: Job) -> tuple[str, ...]:
+    """Commands for what the same change did outside the template (a timeout, a scale rule): the image
+    rollback alone would leave those."""
+    change = verdict.suspected_change
+    return revert_commands_for(change, job.ref.id) if change is not None else ()
+
+
+def _apply_step(job: Job, target: Target, last_good: Execution | None, pipeline: str | None,
+                reverts: tuple[str, ...] = ()) -> Step:
     container = last_good.containers[0] if last_good and last_good.containers else None
     today = next((c for c in job.containers if container and c.name.lower() == container.name.lower()), None)
     resources = container if container and today and _resources(container) != _resources(today) else None
@@ -258,7 +278,11 @@ def _apply_step(job: Job, target: Target, last_good: Execution | None, pipeline:
                   "below by hand. ")
     else:
         detail = "Run the command below (ready to copy). "
-    return Step(StepKind.APPLY, "Apply the rollback", detail + after, commands=(command,), needs_approval=True)
+    if reverts:
+        detail += "The same change also set properties an image rollback does not restore: the commands after the " \
+                  "first put them back. "
+    return Step(StepKind.APPLY, "Apply the rollback", detail + after, commands=(command, *reverts),
+                needs_approval=True)
 
 
 def _persist_step(target: Target, pipeline: str | None) -> Step:

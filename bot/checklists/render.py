@@ -9,14 +9,12 @@ real user or user-group mentions pass through.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
-    Block,
     ButtonElement,
     ContextBlock,
     DividerBlock,
@@ -33,11 +31,12 @@ from bot.checklists import timeline
 from bot.checklists.actions import ActionId, StepRef, ViewId
 from bot.checklists.model import BOT, Check, Checklist, FindingState, Recheck, Step, StepKind, StepStatus
 from bot.slack.blocks import SlackMessage, escape
+from bot.slack.kit import block_dict, section
 from bot.slack.limits import BLOCKS_MAX, HEADER_TEXT_MAX, SECTION_TEXT_MAX, TEXT_OBJECT_MAX, check_blocks, truncate
+from bot.slack.mrkdwn import fit, mention, one_line, when
 
 REASON_BLOCK = "reason"
 REASON_ACTION = "reason"
-_MENTION = re.compile(r"^<(?:@[UW][A-Z0-9]+|!subteam\^[A-Z0-9]+)(?:\|[^<>|]{0,100})?>$")
 _STATUS_MARKS = {StepStatus.OPEN: ":white_large_square:", StepStatus.DONE: ":white_check_mark:",
                  StepStatus.SKIPPED: ":fast_forward:"}
 _FINDING_MARKS = {FindingState.PASS: ":white_check_mark:", FindingState.FAIL: ":x:",
@@ -56,21 +55,21 @@ def render_checklist(checklist: Checklist, *, interactive: bool = True) -> Slack
     buttons = interactive and c.is_open
     mark = ":leftwards_arrow_with_hook:" if c.is_open else ":white_check_mark:"
     suffix = "" if c.is_open else " (closed)"
-    header = truncate(f"{mark} Rollback checklist: {_one_line(c.job.name)}{suffix}", HEADER_TEXT_MAX)
+    header = truncate(f"{mark} Rollback checklist: {one_line(c.job.name)}{suffix}", HEADER_TEXT_MAX)
     blocks: list[dict[str, Any]] = [
-        _dict(HeaderBlock(block_id="checklist.header", text=PlainTextObject(text=header, emoji=True))),
-        _section(_summary(c), "checklist.summary"),
-        _dict(DividerBlock(block_id="checklist.divider")),
+        block_dict(HeaderBlock(block_id="checklist.header", text=PlainTextObject(text=header, emoji=True))),
+        section(_summary(c), block_id="checklist.summary"),
+        block_dict(DividerBlock(block_id="checklist.divider")),
     ]
     for number, step in enumerate(c.steps, 1):
-        blocks.append(_section(step_text(c, step, number), f"checklist.{step.kind.value}"))
+        blocks.append(section(step_text(c, step, number), block_id=f"checklist.{step.kind.value}"))
         if buttons:
-            blocks.append(_dict(ActionsBlock(block_id=f"checklist.{step.kind.value}.actions",
+            blocks.append(block_dict(ActionsBlock(block_id=f"checklist.{step.kind.value}.actions",
                                              elements=_buttons(c, step))))
     blocks.append(_context(c))
     problems = check_blocks(blocks)
     if len(blocks) > BLOCKS_MAX or problems:  # cannot happen with at most 12 steps; never send what Slack refuses
-        blocks = [blocks[0], blocks[1], _section("_The steps do not fit in one message; "
+        blocks = [blocks[0], blocks[1], section("_The steps do not fit in one message; "
                                                  f"`/jobbot checklist {escape(c.job.name)}` lists them._")]
     return SlackMessage(text=_fallback(c), blocks=blocks)
 
@@ -92,10 +91,10 @@ def _step_text(checklist: Checklist, step: Step, number: int, detail_limit: int)
         flags += "  :robot_face: _ticked by jobbot's checks_"
     lines = [f"{_STATUS_MARKS[step.status]} *{number}. {escape(step.title)}*{flags}"]
     if detail_limit and step.detail:
-        lines.append(_fit(step.detail, detail_limit))
-    lines += [f"```{_fit(command, 700)}```" for command in step.commands[:3]]
+        lines.append(fit(step.detail, detail_limit))
+    lines += [f"```{fit(command, 700)}```" for command in step.commands[:3]]
     if step.mentions:
-        lines.append(" ".join(_mention(m) for m in step.mentions[:10]))
+        lines.append(" ".join(mention(m, 100) for m in step.mentions[:10]))
     status = _status(step)
     if status:
         lines.append(status)
@@ -110,27 +109,27 @@ def _status(step: Step) -> str:
         verb = "Verified by" if step.by == BOT else "Done by"
         return f"_{verb} {who}{_at(step.at)}_"
     if step.status is StepStatus.SKIPPED:
-        return f"_Skipped by {_user(step.by)}{_at(step.at)}: {_fit(step.reason or '', 400)}_"
+        return f"_Skipped by {_user(step.by)}{_at(step.at)}: {fit(step.reason or '', 400)}_"
     return ""
 
 
 def _check_text(check: Check, step: Step) -> str:
     verdict = "passed" if check.passed else ("not yet" if step.status is StepStatus.OPEN else "not passed")
-    lines = [f"*Last check {_when(check.at)}: {verdict}*"]
-    lines += [f"{_FINDING_MARKS[f.state]} {_fit(f.evidence, 320)}" for f in check.findings[:5]]
+    lines = [f"*Last check {when(check.at)}: {verdict}*"]
+    lines += [f"{_FINDING_MARKS[f.state]} {fit(f.evidence, 320)}" for f in check.findings[:5]]
     return "\n".join(lines)
 
 
 def _summary(c: Checklist) -> str:
     target = c.target
-    extra = [f"last succeeded {_when(target.last_success)}"] if target.last_success else []
+    extra = [f"last succeeded {when(target.last_success)}"] if target.last_success else []
     if target.execution:
-        extra.append(f"execution `{_fit(target.execution, 120)}`")
-    lines = [f"*Target:* `{_fit(target.image, 400)}`" + (f" ({', '.join(extra)})" if extra else "")
-             + (f" · today `{_fit(target.current_image, 400)}`" if target.current_image else ""),
-             f"*Why:* `{c.cause.value}`: {_fit(_one_line(c.summary), 700)}"]
+        extra.append(f"execution `{fit(target.execution, 120)}`")
+    lines = [f"*Target:* `{fit(target.image, 400)}`" + (f" ({', '.join(extra)})" if extra else "")
+             + (f" · today `{fit(target.current_image, 400)}`" if target.current_image else ""),
+             f"*Why:* `{c.cause.value}`: {fit(one_line(c.summary), 700)}"]
     lead = _user(c.lead) if c.lead else "_nobody yet_"
-    owners = " ".join(_mention(m) for m in c.approvers[:10]) or "_none known_"
+    owners = " ".join(mention(m, 100) for m in c.approvers[:10]) or "_none known_"
     lines.append(f"*Lead:* {lead} · *Owners (approve :lock: steps):* {owners}")
     progress = f"*Progress:* {c.settled_count} of {len(c.steps)} steps done or skipped"
     if c.rechecks:
@@ -141,14 +140,15 @@ def _summary(c: Checklist) -> str:
 
 
 def _context(c: Checklist) -> dict[str, Any]:
-    parts = [f"Checklist `{c.id[:8]}` opened by {_user(c.opened_by)} {_when(c.opened_at)}"]
+    parts = [f"Checklist `{c.id[:8]}` opened by {_user(c.opened_by)} {when(c.opened_at)}"]
     if c.closed_at:
-        parts.append(f"closed by {_user(c.closed_by)} {_when(c.closed_at)}; the timeline is in the thread")
+        parts.append(f"closed by {_user(c.closed_by)} {when(c.closed_at)}; the timeline is in the thread")
     else:
         parts.append(f"`/jobbot checklist {escape(c.job.name)}` shows it again")
     parts.append("jobbot only reads Azure: people run the commands, jobbot checks the result")
     text = truncate(" · ".join(parts), TEXT_OBJECT_MAX)
-    return _dict(ContextBlock(block_id="checklist.context", elements=[MarkdownTextObject(text=text, verbatim=True)]))
+    return block_dict(ContextBlock(block_id="checklist.context",
+                                   elements=[MarkdownTextObject(text=text, verbatim=True)]))
 
 
 def _buttons(c: Checklist, step: Step) -> list[ButtonElement]:
@@ -183,8 +183,8 @@ def _fallback(c: Checklist) -> str:
 def render_snapshot(lines: Sequence[str]) -> SlackMessage:
     """The configuration snapshot (first line is its title) as thread sections."""
     title, body = (lines[0], lines[1:]) if lines else ("Snapshot", [])
-    texts = _pack([_fit(line, 600) for line in body], heading=f":camera: *{_fit(title, 400)}*")
-    return SlackMessage(text=truncate(title, 3000), blocks=[_section(t) for t in texts])
+    texts = _pack([fit(line, 600) for line in body], heading=f":camera: *{fit(title, 400)}*")
+    return SlackMessage(text=truncate(title, 3000), blocks=[section(t) for t in texts])
 
 
 def render_recheck(checklist: Checklist, recheck: Recheck, check: Check) -> SlackMessage:
@@ -193,21 +193,21 @@ def render_recheck(checklist: Checklist, recheck: Recheck, check: Check) -> Slac
     else:
         lead = f" {_user(checklist.lead)}" if checklist.lead else ""
         head = f":x: *Re-check +{recheck.after_min} min after the rollback: not recovered.*{lead}"
-    lines = [head, *(f"{_FINDING_MARKS[f.state]} {_fit(f.evidence, 400)}" for f in check.findings)]
+    lines = [head, *(f"{_FINDING_MARKS[f.state]} {fit(f.evidence, 400)}" for f in check.findings)]
     text = f"Re-check +{recheck.after_min} min: {'recovered' if recheck.recovered else 'not recovered'}"
-    return SlackMessage(text=text, blocks=[_section("\n".join(lines))])
+    return SlackMessage(text=text, blocks=[section("\n".join(lines))])
 
 
 def render_timeline(checklist: Checklist, markdown: str) -> SlackMessage:
     """Who did what, when, readable in the thread; then the same as Markdown, ready to copy."""
     rows = [f"`{r.at.astimezone(UTC):%H:%M:%S}` {'jobbot' if r.actor == BOT else _user(r.actor)} "
-            f"{_fit(r.what, 500)}" for r in timeline.rows(checklist)]
+            f"{fit(r.what, 500)}" for r in timeline.rows(checklist)]
     texts = _pack(rows, heading=f":scroll: *Timeline of the rollback of {escape(checklist.job.name)}* (UTC)",
                   max_sections=20)
     chunks = _chunks(escape(markdown), SECTION_TEXT_MAX - 10)[: BLOCKS_MAX - len(texts) - 2]
-    blocks = [_section(t) for t in texts]
-    blocks.append(_section("*Markdown for the post-incident review* (copy it into the review document):"))
-    blocks += [_section(f"```{chunk}```") for chunk in chunks]
+    blocks = [section(t) for t in texts]
+    blocks.append(section("*Markdown for the post-incident review* (copy it into the review document):"))
+    blocks += [section(f"```{chunk}```") for chunk in chunks]
     return SlackMessage(text=f"Timeline of the rollback of {checklist.job.name}", blocks=blocks)
 
 
@@ -277,22 +277,9 @@ def _chunks(text: str, size: int) -> list[str]:
     return out
 
 
-def _dict(block: Block) -> dict[str, Any]:
-    built: dict[str, Any] = block.to_dict()
-    return built
 
 
-def _section(text: str, block_id: str | None = None) -> dict[str, Any]:
-    return _dict(SectionBlock(block_id=block_id, text=MarkdownTextObject(text=text, verbatim=True)))
 
-
-def _fit(raw: str, limit: int) -> str:
-    """`raw` cut to `limit` characters before escaping, with a mark where it was cut."""
-    return escape(raw if len(raw) <= limit else raw[: limit - 1].rstrip() + "…")
-
-
-def _mention(value: str) -> str:
-    return value if _MENTION.match(value.strip()) else _fit(value, 100)
 
 
 def _user(user: str | None) -> str:
@@ -302,16 +289,5 @@ def _user(user: str | None) -> str:
 
 
 def _at(moment: datetime | None) -> str:
-    return f" {_when(moment)}" if moment else ""
+    return f" {when(moment)}" if moment else ""
 
-
-def _when(moment: datetime | None) -> str:
-    """Slack's date token (shown in the reader's time zone) with a UTC fallback."""
-    if moment is None:
-        return "?"
-    utc = moment.astimezone(UTC)
-    return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} {{time}}|{utc:%Y-%m-%d %H:%M} UTC>"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -108,7 +108,7 @@ class ChecklistService:
         report = await triage(spec, DEFAULT_SINCE, self._readers, self._clock,
                               deadline_s=self._config.check_deadline_s, config=self._config, on_job=on_job)
         job = seen[-1]
-        refusal = rollback_refusal(report.verdict)
+        refusal = rollback_refusal(report.verdict, report.job.id)
         if refusal is not None:
             await _private(respond, f":no_entry_sign: No rollback checklist for *{escape(job.ref.name)}*: "
                                     f"{escape(refusal)}.")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.checklists.model import BOT, Checklist, Event, EventKind, StepKind, StepStatus
+from bot.text import one_line
 
 _MARKS = {StepStatus.DONE: "[x]", StepStatus.SKIPPED: "[~]", StepStatus.OPEN: "[ ]"}
 
@@ -64,7 +65,7 @@ def markdown(checklist: Checklist, names: Mapping[str, str] | None = None) -> st
         f"# Rollback of {c.job.name}",
         "",
         f"- Job: `{c.job.name}` (resource group `{c.job.resource_group}`, subscription `{c.job.subscription}`)",
-        f"- Cause: {c.cause.value}: {_one_line(c.summary)}",
+        f"- Cause: {c.cause.value}: {one_line(c.summary)}",
         f"- Target: `{c.target.image}`" + (f" (was `{c.target.current_image}`)" if c.target.current_image else ""),
         f"- Opened {_time(c.opened_at)} by {who(c.opened_by)}"
         + (f"; closed {_time(c.closed_at)} by {who(c.closed_by)}" if c.closed_at else "; still open"),
@@ -81,12 +82,12 @@ def markdown(checklist: Checklist, names: Mapping[str, str] | None = None) -> st
         if step.settled:
             line += f": {step.status.value} by {who(step.by)}" + (f" at {_time(step.at)}" if step.at else "")
         if step.reason:
-            line += f" ({_one_line(step.reason)})"
+            line += f" ({one_line(step.reason)})"
         lines.append(line)
     check = c.step(StepKind.VERIFY).check if c.has_step(StepKind.VERIFY) else None
     if check is not None:
         lines += ["", f"## Last verification ({_time(check.at)}: {'passed' if check.passed else 'not passed'})", ""]
-        lines += [f"- {f.name}: {f.state.value}. {_one_line(f.evidence)}" for f in check.findings]
+        lines += [f"- {f.name}: {f.state.value}. {one_line(f.evidence)}" for f in check.findings]
     return "\n".join(lines) + "\n"
 
 
@@ -97,11 +98,8 @@ def _title(checklist: Checklist, event: Event) -> str:
 
 
 def _cell(text: str) -> str:
-    return _one_line(text).replace("|", "\\|")
+    return one_line(text).replace("|", "\\|")
 
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _time(moment: datetime, *, seconds: bool = False) -> str:

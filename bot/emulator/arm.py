@@ -2,8 +2,12 @@
 
 Container Apps jobs, executions and detectors; the managed environment, its diagnostic settings and
 the Log Analytics workspace they name; job metrics; the Activity Log; Service Bus namespaces,
-queues and topic subscriptions. Paths are matched case-insensitively and names compared
-lower-cased, as ARM does; bodies are served as the scenario wrote them.
+queues and topic subscriptions; role assignments and role definitions (`authorization`); and any
+other resource of the scenario's `resources` by its id, served as written (even a Service Bus namespace
+the emulator would build from `queues`), except that an entry with the environment's id is laid over
+the environment the emulator builds, so a scenario changes only what it needs to there.
+Paths are matched case-insensitively and names compared lower-cased, as ARM does; bodies are served
+as the scenario wrote them.
 
 This module routes, pages and answers 404s; the Azure Monitor bodies (metrics, Activity Log,
 diagnostic settings, workspace) come from `monitor` and the Service Bus ones from `servicebus`.
@@ -19,8 +23,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator import monitor, servicebus
+from bot.emulator import authorization, monitor, servicebus
 from bot.emulator.scenario import MetricSeries, Scenario
+from bot.emulator.shuffle import Shuffle
 
 PAGE_SIZE = 50
 
@@ -29,6 +34,7 @@ _RG = _SUB + r"/resourcegroups/(?P<rg>[^/]+)"
 _JOB = _RG + r"/providers/microsoft\.app/jobs/(?P<job>[^/]+)"
 _ENV = _RG + r"/providers/microsoft\.app/managedenvironments/(?P<env>[^/]+)"
 _NS = _RG + r"/providers/microsoft\.servicebus/namespaces/(?P<ns>[^/]+)"
+_AUTH = r"(?P<scope>(?:/.+?)?)/providers/microsoft\.authorization"
 _SCOPE = re.compile(_SUB + r"(?:/resourcegroups/(?P<rg>[^/]+))?", re.IGNORECASE)
 
 Key = tuple[str, ...]
@@ -67,8 +73,9 @@ class _Environment:
 class ArmWorld:
     """The ARM view of one scenario; `handle` answers a GET on a normalised path."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, *, shuffle: Shuffle | None = None) -> None:
         self.scenario = scenario
+        self.shuffle = shuffle  # lists in no promised order, as ARM serves them
         self.subscriptions = {scenario.subscription.lower()}
         self.resource_groups: set[Key] = set()
         self.jobs: dict[Key, _Job] = {}
@@ -84,6 +91,13 @@ class ArmWorld:
         )
         self.resource_groups |= {ns.key[:2] for ns in self.namespaces.values()}
         self.events = monitor.activity_events(scenario.tables.get("AzureActivity", []), scenario.subscription)
+        self.resources: dict[str, dict[str, Any]] = {}
+        for resource in scenario.resources:
+            self.resources[str(resource["id"]).lower()] = resource
+            self._register_scope(str(resource["id"]))
+        for assignment in scenario.role_assignments:
+            self._register_scope(str(assignment["id"]))
+            self._register_scope(str((assignment.get("properties") or {}).get("scope", "")))
         self.metrics: dict[tuple[Key, str], MetricSeries] = {}
         for series in scenario.metrics:
             job = next(j for j in self.jobs.values() if j.key[2] == series.job.lower())
@@ -91,6 +105,10 @@ class ArmWorld:
         self._routes: list[tuple[re.Pattern[str], Handler]] = [
             (re.compile(f"^{pattern}$", re.IGNORECASE), handler)
             for pattern, handler in (
+                (_AUTH + r"/roleassignments", self._list_role_assignments),
+                (_AUTH + r"/roleassignments/(?P<name>[^/]+)", self._get_role_assignment),
+                (_AUTH + r"/roledefinitions", self._list_role_definitions),
+                (_AUTH + r"/roledefinitions/(?P<name>[^/]+)", self._get_role_definition),
                 (_SUB + r"/providers/microsoft\.app/jobs", self._list_jobs),
                 (_RG + r"/providers/microsoft\.app/jobs", self._list_jobs),
                 (_JOB, self._get_job),
@@ -143,6 +161,13 @@ class ArmWorld:
             self.subscriptions.add(env_key[0])
             self.resource_groups.add(env_key[:2])
 
+    def _register_scope(self, resource_id: str) -> None:
+        scope = _SCOPE.match(resource_id)
+        if scope is not None:
+            self.subscriptions.add(scope["sub"].lower())
+            if scope["rg"] is not None:
+                self.resource_groups.add((scope["sub"].lower(), scope["rg"].lower()))
+
     # --- dispatch -------------------------------------------------------------------------------
 
     def handle(self, request: web.Request, path: str) -> web.Response:
@@ -153,6 +178,9 @@ class ArmWorld:
                 return arm_error(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
             if rg is not None and (sub.lower(), rg.lower()) not in self.resource_groups:
                 return arm_error(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+        resource = self.resources.get(path.lower())
+        if resource is not None and _ENV_ID.match(path) is None:
+            return arm_json(resource)  # as written, even where the emulator would build one (a namespace)
         for pattern, handler in self._routes:
             match = pattern.match(path)
             if match is not None:
@@ -163,7 +191,7 @@ class ArmWorld:
 
     def _list_jobs(self, request: web.Request, m: re.Match[str]) -> web.Response:
         scope = _keys(m, "sub", "rg")
-        return _page(request, [j.body for j in self.jobs.values() if j.key[: len(scope)] == scope])
+        return self._page(request, [j.body for j in self.jobs.values() if j.key[: len(scope)] == scope])
 
     def _job(self, m: re.Match[str]) -> _Job | None:
         return self.jobs.get(_keys(m, "sub", "rg", "job"))
@@ -176,7 +204,7 @@ class ArmWorld:
         job = self._job(m)
         if job is None:
             return _missing("Microsoft.App/jobs", m["job"], m["rg"])
-        return _page(request, job.executions)
+        return self._page(request, job.executions)
 
     def _get_execution(self, request: web.Request, m: re.Match[str]) -> web.Response:
         job = self._job(m)
@@ -211,7 +239,7 @@ class ArmWorld:
 
     def _list_detectors(self, request: web.Request, m: re.Match[str]) -> web.Response:
         job = self._job(m)
-        return _page(request, self._detectors(job)) if job else _missing("Microsoft.App/jobs", m["job"], m["rg"])
+        return self._page(request, self._detectors(job)) if job else _missing("Microsoft.App/jobs", m["job"], m["rg"])
 
     def _get_detector(self, request: web.Request, m: re.Match[str]) -> web.Response:
         job = self._job(m)
@@ -233,21 +261,20 @@ class ArmWorld:
         logs: dict[str, Any] = {"destination": self.scenario.log_destination}
         if self.scenario.log_destination == "log-analytics":
             logs["logAnalyticsConfiguration"] = {"customerId": self.scenario.workspace_id}
-        return arm_json(
-            {
-                "id": env.id,
-                "name": env.name,
-                "type": "Microsoft.App/managedEnvironments",
-                "location": env.location,
-                "properties": {
-                    "provisioningState": "Succeeded",
-                    "appLogsConfiguration": logs,
-                    "defaultDomain": f"{env.name}.{_slug(env.location)}.azurecontainerapps.io",
-                    "zoneRedundant": False,
-                    "workloadProfiles": [{"name": "Consumption", "workloadProfileType": "Consumption"}],
-                },
-            }
-        )
+        built = {
+            "id": env.id,
+            "name": env.name,
+            "type": "Microsoft.App/managedEnvironments",
+            "location": env.location,
+            "properties": {
+                "provisioningState": "Succeeded",
+                "appLogsConfiguration": logs,
+                "defaultDomain": f"{env.name}.{_slug(env.location)}.azurecontainerapps.io",
+                "zoneRedundant": False,
+                "workloadProfiles": [{"name": "Consumption", "workloadProfileType": "Consumption"}],
+            },
+        }
+        return arm_json(_overlay(built, self.resources.get(env.id.lower(), {})))
 
     def _diagnostic_settings(self, env: _Environment) -> list[dict[str, Any]]:
         if self.scenario.log_destination != "azure-monitor":
@@ -262,7 +289,7 @@ class ArmWorld:
         env = self._environment(m)
         if env is None:
             return _missing("Microsoft.App/managedEnvironments", m["env"], m["rg"])
-        return arm_json({"value": self._diagnostic_settings(env)})
+        return arm_json({"value": self._in_any_order(request, self._diagnostic_settings(env))})
 
     def _get_diagnostic(self, request: web.Request, m: re.Match[str]) -> web.Response:
         env = self._environment(m)
@@ -276,6 +303,37 @@ class ArmWorld:
             if env.key[:2] == _keys(m, "sub", "rg") and found.rsplit("/", 1)[-1].lower() == m["ws"].lower():
                 return arm_json(monitor.workspace_body(found, env.location, self.scenario.workspace_id))
         return _missing("Microsoft.OperationalInsights/workspaces", m["ws"], m["rg"])
+
+    # --- role assignments and role definitions ------------------------------------------------------
+
+    def _list_role_assignments(self, request: web.Request, m: re.Match[str]) -> web.Response:
+        try:
+            wanted = authorization.parse_assignment_filter(request.query.get("$filter"))
+        except authorization.UnsupportedFilter as exc:
+            return arm_error(400, "UnsupportedQuery", str(exc))
+        found = authorization.assignments_for(self.scenario.role_assignments, m["scope"], wanted)
+        return _page(request, [dict(a) for a in found])
+
+    def _get_role_assignment(self, request: web.Request, m: re.Match[str]) -> web.Response:
+        wanted = f"{m['scope']}/providers/Microsoft.Authorization/roleAssignments/{m['name']}".lower()
+        found = next((a for a in self.scenario.role_assignments if str(a["id"]).lower() == wanted), None)
+        if found is None:
+            return arm_error(404, "RoleAssignmentNotFound", f"The role assignment '{m['name']}' is not found.")
+        return arm_json(found)
+
+    def _list_role_definitions(self, request: web.Request, m: re.Match[str]) -> web.Response:
+        try:
+            found = authorization.role_definitions_for(self.scenario.role_definitions, request.query.get("$filter"))
+        except authorization.UnsupportedFilter as exc:
+            return arm_error(400, "UnsupportedQuery", str(exc))
+        return _page(request, [dict(d) for d in found])
+
+    def _get_role_definition(self, request: web.Request, m: re.Match[str]) -> web.Response:
+        found = authorization.role_definition(self.scenario.role_definitions, m["name"])
+        if found is None:
+            return arm_error(404, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{m['name']}' "
+                             "does not exist.")
+        return arm_json(found)
 
     # --- metrics -------------------------------------------------------------------------------------
 
@@ -309,17 +367,29 @@ class ArmWorld:
             events = monitor.activity_items(self.events, m["sub"], request.query)
         except ValueError as exc:
             return arm_error(400, "BadRequest", str(exc))
-        return _page(request, events)
+        return self._page(request, events)
 
     # --- Service Bus -------------------------------------------------------------------------------
 
     def _list_namespaces(self, request: web.Request, m: re.Match[str]) -> web.Response:
         scope = _keys(m, "sub", "rg")
         sub = self.scenario.subscription
-        return _page(
+        return self._page(
             request,
             [servicebus.namespace_body(ns, sub) for ns in self.namespaces.values() if ns.key[: len(scope)] == scope],
         )
+
+    # --- lists ---------------------------------------------------------------------------------------
+
+    def _in_any_order(self, request: web.Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`items` as given, or shuffled by (seed, the list's path and filter) so every page agrees."""
+        if self.shuffle is None:
+            return items
+        query = sorted((k, v) for k, v in request.query.items() if k != "$skiptoken")
+        return self.shuffle.items(f"arm {request.path.lower()} {query}", items)
+
+    def _page(self, request: web.Request, items: list[dict[str, Any]]) -> web.Response:
+        return _page(request, self._in_any_order(request, items))
 
     def _namespace(self, m: re.Match[str]) -> servicebus.Namespace | None:
         return self.namespaces.get(_keys(m, "sub", "rg", "ns"))
@@ -354,6 +424,17 @@ class ArmWorld:
 # --- helpers ------------------------------------------------------------------------------------------
 
 _ENV_ID = re.compile(f"^{_ENV}$", re.IGNORECASE)
+
+
+def _overlay(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `over` laid on top, mappings merged key by key (lists and values replaced)."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _overlay(out[key], value)
+        else:
+            out[key] = value
+    return out
 _JOB_ID = re.compile(f"^{_JOB}$", re.IGNORECASE)
 
 

@@ -33,9 +33,13 @@ from duckdb_kql.translate import TYPE_MAP
 from duckdb_kql.types import kusto_type
 
 from bot.emulator.scenario import Scenario, ScenarioError
+from bot.emulator.shuffle import Shuffle
 from bot.kql import QUERY_DIR, split_rendered
 
 POOL_SIZE = 4
+# Tables of kql/schema.json that Resource Graph serves (the emulator feeds them from `resource_changes`), not
+# Log Analytics.
+GRAPH_TABLES = frozenset({"resourcechanges"})
 Schema = dict[str, dict[str, str]]  # table -> column -> Kusto type
 
 
@@ -68,10 +72,24 @@ class StoreClosed(RuntimeError):
 class LogStore:
     """The workspace of one scenario: its DuckDB tables and the query route."""
 
-    def __init__(self, scenario: Scenario, workdir: Path, schema: Schema | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        workdir: Path,
+        schema: Schema | None = None,
+        *,
+        tables: Mapping[str, list[dict[str, Any]]] | None = None,
+        shuffle: Shuffle | None = None,
+    ) -> None:
+        """`tables` (default: the scenario's Log Analytics tables) are the rows fed to the schema's tables."""
         self.scenario = scenario
+        # With a shuffle, rows are stored and returned in a seeded order: the engine then breaks ties
+        # (`top N`, `arg_max`) differently per seed, as the service may, and results arrive in any order.
+        self.shuffle = shuffle
         self._path = workdir / f"logs-{uuid.uuid4().hex}.duckdb"
-        _build(self._path, schema or load_schema(), scenario)
+        if schema is None:
+            schema = {t: c for t, c in load_schema().items() if t not in GRAPH_TABLES}
+        _build(self._path, schema, scenario, scenario.tables if tables is None else tables, shuffle)
         self._connection = duckdb_kql.connect(str(self._path), read_only=True)
         self._cursors: queue.Queue[duckdb.DuckDBPyConnection] = queue.Queue()
         for _ in range(POOL_SIZE):
@@ -127,11 +145,13 @@ class LogStore:
     def run(self, text: str) -> dict[str, Any]:
         """Run one KQL query (blocking) and serialise it the way the service does."""
         known = self._answers.get(text)
-        if known is not None:
-            return copy.deepcopy(known)
-        answer = self._execute(text)
-        self._answers[text] = answer
-        return copy.deepcopy(answer)
+        if known is None:
+            known = self._answers[text] = self._execute(text)
+        answer = copy.deepcopy(known)
+        if self.shuffle is not None:
+            for table in answer["tables"]:
+                table["rows"] = self.shuffle.items(f"rows {table['name']} {text}", table["rows"])
+        return answer
 
     def _execute(self, text: str) -> dict[str, Any]:
         with self._lock:
@@ -196,21 +216,27 @@ _PARTIAL_ERROR = {
 # --- building the database ----------------------------------------------------------------------------
 
 
-def _build(path: Path, schema: Schema, scenario: Scenario) -> None:
+def _build(path: Path, schema: Schema, scenario: Scenario, tables: Mapping[str, list[dict[str, Any]]],
+           shuffle: Shuffle | None = None) -> None:
     problems: list[str] = []
-    for table in scenario.tables:
-        if table not in schema:
+    for table in tables:
+        if table in GRAPH_TABLES and table not in schema:
+            problems.append(f"tables.{table}: a Resource Graph table, not a Log Analytics one: put its rows under "
+                            "resource_changes")
+        elif table not in schema:
             problems.append(f"tables.{table}: not a table of kql/schema.json ({', '.join(sorted(schema))})")
     con = duckdb_kql.connect(str(path))
     try:
         for table, columns in schema.items():
             ddl = ", ".join(f"{_ident(c)} {_duck_type(table, c, k)}" for c, k in columns.items())
             con.execute(f"CREATE TABLE {_ident(table)} ({ddl})")
-            rows = scenario.tables.get(table, [])
+            rows = tables.get(table, [])
             values = [
-                [_cell(row.get(c), k, f"tables.{table}[{i}].{c}", problems) for c, k in columns.items()]
+                [_cell(row.get(c), k, f"{_key_of(table)}[{i}].{c}", problems) for c, k in columns.items()]
                 for i, row in enumerate(rows)
             ]
+            if shuffle is not None:
+                values = shuffle.items(f"table {table}", values)
             if values and not problems:
                 marks = ", ".join("?" for _ in columns)
                 con.executemany(f"INSERT INTO {_ident(table)} VALUES ({marks})", values)
@@ -219,6 +245,11 @@ def _build(path: Path, schema: Schema, scenario: Scenario) -> None:
     if problems:
         path.unlink(missing_ok=True)
         raise ScenarioError(str(scenario.path or scenario.name), problems)
+
+
+def _key_of(table: str) -> str:
+    """Where a table's rows are in the scenario file."""
+    return "resource_changes" if table in GRAPH_TABLES else f"tables.{table}"
 
 
 def _ident(name: str) -> str:

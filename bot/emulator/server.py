@@ -7,11 +7,12 @@
       requests   every request, with its target and whether it was allowed
       load(s)    swap the world (also POST /_emulator/scenario)
 
-Read-only by construction: GET everywhere, POST only on the Log Analytics query route and the
-control route; every other method, and POSTs such as `listSecrets`, `start`, `stop`, `suspend`,
-`resume`, are answered 405 and recorded with `allowed=False`. Azure routes require a bearer token
-(401 otherwise) and ARM routes an `api-version` query parameter (400 otherwise). Faults of the
-scenario apply after those checks.
+Read-only by construction: GET everywhere, POST only on the Log Analytics query route, the Resource
+Graph query route (`POST /providers/Microsoft.ResourceGraph/resources`, a read) and the control route;
+every other method, and POSTs such as `listSecrets`, `start`, `stop`, `suspend`, `resume`, are
+answered 405 and recorded with `allowed=False`. Azure routes require a bearer token (401 otherwise)
+and ARM routes an `api-version` query parameter (400 otherwise). Faults of the scenario apply after
+those checks.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ from aiohttp import web
 from bot.emulator.arm import ArmWorld, arm_error
 from bot.emulator.dataplane import QueueStore, storage_error
 from bot.emulator.faults import ConnectionDropped, ErrorShape, FaultPlan, apply_fault
+from bot.emulator.graph import ROUTE as GRAPH_QUERY
+from bot.emulator.graph import ResourceGraph
 from bot.emulator.logs import LogStore, logs_error
 from bot.emulator.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from bot.emulator.shuffle import Shuffle
 from bot.emulator.tls import generate_tls, server_context
 
 Target = Literal["arm", "logs", "queue", "control"]
@@ -58,21 +62,32 @@ class RecordedRequest:
 class _World:
     """Everything served for one loaded scenario."""
 
-    def __init__(self, scenario: Scenario, workdir: Path) -> None:
+    def __init__(self, scenario: Scenario, workdir: Path, shuffle: Shuffle | None = None) -> None:
         self.scenario = scenario
-        self.arm = ArmWorld(scenario)
+        self.arm = ArmWorld(scenario, shuffle=shuffle)
         self.queues = QueueStore(scenario)
         self.faults = FaultPlan(scenario.faults)
-        self.logs = LogStore(scenario, workdir)  # last: it holds files to release on failure above
+        # last: they hold files to release on failure above
+        self.logs = LogStore(scenario, workdir, shuffle=shuffle)
+        try:
+            self.graph = ResourceGraph(scenario, workdir)
+        except BaseException:
+            self.logs.close()
+            raise
 
     def close(self) -> None:
         self.logs.close()
+        self.graph.close()
 
 
 class Emulator:
-    def __init__(self, scenario: Scenario, *, port: int = 0) -> None:
+    """`shuffle=SEED` serves stored rows, query results and ARM lists in a seeded order (Azure promises
+    none), so a test can prove that nothing shown or decided depends on arrival order."""
+
+    def __init__(self, scenario: Scenario, *, port: int = 0, shuffle: int | None = None) -> None:
         self._scenario = scenario
         self._port = port
+        self._shuffle = Shuffle(shuffle) if shuffle is not None else None
         self._requests: list[RecordedRequest] = []
         self._world: _World | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -94,7 +109,7 @@ class Emulator:
             self._ca_file = workdir / "ca.pem"
             self._ca_file.write_bytes(material.ca_pem)
             context = server_context(material, workdir)
-            self._world = _World(self._scenario, workdir)
+            self._world = _World(self._scenario, workdir, self._shuffle)
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((HOST, self._port))
@@ -187,6 +202,11 @@ class Emulator:
         return f"{self.url}/{account}"
 
     @property
+    def shuffle_seed(self) -> int | None:
+        """The seed rows and lists are shuffled with, or None when they are served as stored."""
+        return self._shuffle.seed if self._shuffle else None
+
+    @property
     def scenario(self) -> Scenario:
         return self._scenario
 
@@ -203,7 +223,7 @@ class Emulator:
         if self._tmp is None:
             self._scenario = scenario
             return
-        self._swap(_World(scenario, Path(self._tmp.name)))
+        self._swap(_World(scenario, Path(self._tmp.name), self._shuffle))
 
     def _swap(self, world: _World) -> None:
         old, self._world = self._world, world
@@ -243,7 +263,10 @@ class Emulator:
         if shape is None:
             return await self._control(request, path)
         logs_query = _LOGS_QUERY.match(path) if shape == "logs" else None
-        if request.method != "GET" and not (request.method == "POST" and logs_query):
+        graph_query = shape == "arm" and GRAPH_QUERY.match(path) is not None
+        if request.method != "GET" and not (request.method == "POST" and (logs_query or graph_query)):
+            return _refuse(request, shape)
+        if graph_query and request.method != "POST":
             return _refuse(request, shape)
         if not request.headers.get("Authorization", "").lower().startswith("bearer "):
             return _unauthorized(shape)
@@ -278,6 +301,8 @@ class Emulator:
             return await world.logs.handle(request, logs_query["workspace"], partial=partial)
         if shape == "storage":
             return world.queues.handle(request, path)
+        if GRAPH_QUERY.match(path):
+            return await world.graph.handle(request)
         return world.arm.handle(request, path)
 
     async def _control(self, request: web.Request, path: str) -> web.Response:
@@ -307,14 +332,16 @@ class Emulator:
             scenario = load_scenario(str(body["path"]))
         else:
             scenario = parse_scenario(body, source="POST /_emulator/scenario")
-        return _World(scenario, Path(self._tmp.name))
+        return _World(scenario, Path(self._tmp.name), self._shuffle)
 
 
-def serve_forever(path: str | Path, port: int = 0) -> None:
+def serve_forever(path: str | Path, port: int = 0, shuffle: int | None = None) -> None:
     """Serve the scenario at `path` until Ctrl-C, printing the URLs clients need."""
-    emulator = Emulator(load_scenario(path), port=port)
+    emulator = Emulator(load_scenario(path), port=port, shuffle=shuffle)
     with emulator:
         print(f"jobbot emulator: scenario {emulator.scenario.name!r} on {emulator.url}")
+        if shuffle is not None:
+            print(f"  shuffling rows and lists with seed {shuffle}  (--shuffle {shuffle} replays this order)")
         print(f"  ARM base URL            {emulator.url}")
         print(f"  Log Analytics endpoint  {emulator.url}  (workspace {emulator.scenario.workspace_id})")
         print(f"  Storage account URL     {emulator.url}/<account>")
@@ -354,7 +381,7 @@ def _refuse(request: web.Request, shape: ErrorShape) -> web.Response:
     message = (
         f"The jobbot emulator is read-only: {request.method} {request.path} is refused (jobbot may only read Azure)."
     )
-    headers = {"Allow": "GET"}
+    headers = {"Allow": "POST" if GRAPH_QUERY.match(_normalise(request.path)) else "GET"}
     if shape == "logs":
         return logs_error(405, "MethodNotAllowed", message, headers={"Allow": "POST"})
     if shape == "storage":

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.evidence.change_records import CallerKind, ChangeRecord, ChangeSource, PropertyChange
+
 
 def omitted_when_none() -> Any:
     return field(default=None, metadata={"omit_none": True})
@@ -148,7 +150,12 @@ class ConfigChangesEvidence:
     changes: tuple[ChangeEvent, ...]  # newest first, at most 10
     template_diff: tuple[str, ...]
     last_good: LastGood | None
-    suspected_change: SuspectedChange | None
+    suspected_change: SuspectedChange | None  # the likeliest change whatever the failure mode
+    # Property-level changes of the job and what it depends on, newest first; the verdict picks among them
+    # the one that best explains the failure mode.
+    records: tuple[ChangeRecord, ...] = ()
+    trouble_began: datetime | None = None
+    unread: tuple[str, ...] = ()  # "what: why" for change sources that could not be read
 
     @property
     def memory_changed(self) -> bool:
@@ -257,7 +264,12 @@ class SuspectedChange:
     time: datetime | None
     caller: str | None
     operation: str | None
-    what: str
+    what: str  # one line naming the property: "replicaTimeout 1800 → 300"
+    changes: tuple[PropertyChange, ...] = ()  # before -> after per path; secret values never shown
+    source: ChangeSource | None = None  # where the change was read: resource-graph, activity-log, executions
+    resource: str | None = None  # what changed, when it is not the job itself
+    caller_kind: CallerKind = CallerKind.UNKNOWN
+    also: tuple[SuspectedChange, ...] = ()  # other changes in the window, most likely first
 
 
 Evidence = (

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from bot.intake import JobSpec
 from bot.model import Execution, Job, JobRef, LogSetup, MetricSeries, QueryResult, QueueDepth, ScaleRule, Window
@@ -38,4 +39,34 @@ class LogsReader(Protocol):
 class QueueReader(Protocol):
     async def depth(self, job: Job, rule: ScaleRule) -> QueueDepth:
         """Messages waiting at the rule's event source. Raises NotApplicable when it cannot be found."""
+        ...
+
+
+class ChangesReader(Protocol):
+    """Change evidence as Azure serves it (raw JSON; `bot.evidence.change_diff` and friends parse it)."""
+
+    async def resource_changes(
+        self, resource_ids: Sequence[str], since: datetime, related: Sequence[str] = ()
+    ) -> Sequence[Mapping[str, Any]]:
+        """Rows of Resource Graph's `resourcechanges` table whose target is one of `resource_ids` (or a child
+        of one), or a resource named one of `related` (Key Vault, registry, storage account, Service Bus
+        namespace names), at or after `since`, newest first: `properties.targetResourceId`, `changeType`,
+        `changes{path: {previousValue, newValue}}`, `changeAttributes{timestamp, changedBy, changedByType,
+        clientType, operation}`, plus `ChangeTime`. Raises UpstreamError when Resource Graph cannot answer."""
+        ...
+
+    async def role_assignments(
+        self, principal_ids: Sequence[str], scopes: Sequence[str]
+    ) -> Sequence[Mapping[str, Any]]:
+        """Role assignments (ARM JSON) of any of `principal_ids` in the scopes' subscriptions, and those at or
+        above each of `scopes`, deduplicated, sorted by id."""
+        ...
+
+    async def role_definition(self, definition_id: str) -> Mapping[str, Any]:
+        """One role definition (ARM JSON: `properties.roleName` …). Raises ResourceNotFound on a 404."""
+        ...
+
+    async def resource(self, resource_id: str) -> Mapping[str, Any]:
+        """The resource's ARM JSON as a GET returns it. Raises ResourceNotFound when it does not exist,
+        NotApplicable for a type jobbot does not read."""
         ...

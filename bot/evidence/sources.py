@@ -11,20 +11,46 @@ job itself is still being looked up, and a read whose inputs turn out different 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.errors import NotApplicable
-from bot.evidence.ports import JobsReader, LogsReader, QueueReader
+from bot.evidence.ports import ChangesReader, JobsReader, LogsReader, QueueReader
 from bot.kql import load_query, render
 from bot.model import Execution, Job, LogSetup, MetricSeries, QueryResult, QueueDepth, Window
 
 # Changes that broke a job often land well before its failures start.
 CHANGE_LOOKBACK = timedelta(hours=24)
+# Resource Graph keeps 14 days of change history: read all of it (a job has few writes), so the last change
+# before the window and the job's usual deployer are known too.
+RESOURCE_GRAPH_LOOKBACK = timedelta(days=14)
 
 Tasks = dict[tuple[Any, ...], "asyncio.Task[Any]"]
+
+
+class NoChanges:
+    """The ChangesReader of a setup that reads no change history: every read is not applicable."""
+
+    async def resource_changes(
+        self, resource_ids: Sequence[str], since: datetime, related: Sequence[str] = ()
+    ) -> Sequence[Mapping[str, Any]]:
+        raise NotApplicable("change history (Resource Graph) is not read in this setup")
+
+    async def role_assignments(
+        self, principal_ids: Sequence[str], scopes: Sequence[str]
+    ) -> Sequence[Mapping[str, Any]]:
+        raise NotApplicable("role assignments are not read in this setup")
+
+    async def role_definition(self, definition_id: str) -> Mapping[str, Any]:
+        raise NotApplicable("role definitions are not read in this setup")
+
+    async def resource(self, resource_id: str) -> Mapping[str, Any]:
+        raise NotApplicable("resources other than the job are not read in this setup")
+
+
+NO_CHANGES: ChangesReader = NoChanges()
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +58,7 @@ class Readers:
     jobs: JobsReader
     logs: LogsReader
     queues: QueueReader
+    changes: ChangesReader = NO_CHANGES
 
 
 class Sources:
@@ -110,8 +137,58 @@ class Sources:
             lambda: self._readers.jobs.metric(self.job.ref, name, self.window))
         return result
 
+    # -- change evidence (issue 10) ---------------------------------------------------------------------
+
+    def change_targets(self) -> tuple[list[str], list[str]]:
+        """(lower-cased ids, lower-cased names) whose changes count: the job, its environment, and what it
+        depends on by name (Key Vaults, registries, the scale rule's storage account or namespace)."""
+        ids = [i.lower() for i in (self.job.ref.id, self.job.environment_id) if i]
+        names = sorted({d for d in self.job.dependencies if not _is_guid(d)})
+        return ids, names
+
+    def identity_principals(self) -> list[str]:
+        """The principal ids of the job's managed identities (system- and user-assigned)."""
+        return sorted({d for d in self.job.dependencies if _is_guid(d)})
+
+    async def resource_changes(self, extra_ids: Sequence[str] = ()) -> Sequence[Mapping[str, Any]]:
+        """Resource Graph `resourcechanges` rows (raw) of the job and what it depends on, over the 14 days
+        Resource Graph keeps up to the window's end, newest first. `extra_ids`: more resources to include."""
+        ids, names = self.change_targets()
+        ids = sorted({*ids, *(i.lower() for i in extra_ids if i)})
+        since = self.window.end - RESOURCE_GRAPH_LOOKBACK
+        key = ("changes:resourcegraph", tuple(ids), tuple(names), since)
+        result: Sequence[Mapping[str, Any]] = await self._get(
+            key, lambda: self._readers.changes.resource_changes(ids, since, names))
+        return result
+
+    async def role_assignments(self, scopes: Sequence[str] = ()) -> Sequence[Mapping[str, Any]]:
+        """Role assignments (ARM JSON) of the job's identities, and those at or above each of `scopes`
+        (ids of what the job depends on). NotApplicable when the job has no identity and no scope is given."""
+        principals = self.identity_principals()
+        wanted = sorted({s for s in scopes if s})
+        if not principals and not wanted:
+            raise NotApplicable("the job has no managed identity")
+        key = ("changes:roles", tuple(principals), tuple(s.lower() for s in wanted))
+        result: Sequence[Mapping[str, Any]] = await self._get(
+            key, lambda: self._readers.changes.role_assignments(principals, wanted))
+        return result
+
+    async def role_definition(self, definition_id: str) -> Mapping[str, Any]:
+        """A role definition (ARM JSON: `properties.roleName`), by the id an assignment names."""
+        result: Mapping[str, Any] = await self._get(
+            ("role_definition", definition_id.lower()), lambda: self._readers.changes.role_definition(definition_id))
+        return result
+
+    async def resource(self, resource_id: str) -> Mapping[str, Any]:
+        """Any resource's ARM JSON by id (environment, identity, Key Vault, registry, storage account …).
+        Raises ResourceNotFound (a NotApplicable) when it does not exist."""
+        result: Mapping[str, Any] = await self._get(
+            ("resource", resource_id.lower()), lambda: self._readers.changes.resource(resource_id))
+        return result
+
     def prefetch(self, needs: Iterable[str]) -> None:
-        """Start the reads named like 'executions', 'queue', 'query:<name>', 'metric:<name>' without waiting."""
+        """Start the reads named like 'executions', 'queue', 'query:<name>', 'metric:<name>',
+        'changes:resourcegraph', 'changes:roles', 'resource:environment' or 'resource:<id>' without waiting."""
         for need in needs:
             kind, _, arg = need.partition(":")
             read: Awaitable[Any]
@@ -123,6 +200,12 @@ class Sources:
                 read = self.query(arg)
             elif kind == "metric":
                 read = self.metric(arg)
+            elif need == "changes:resourcegraph":
+                read = self.resource_changes()
+            elif need == "changes:roles":
+                read = self.role_assignments()
+            elif kind == "resource" and arg:
+                read = self.resource(self.job.environment_id if arg == "environment" else arg)
             else:
                 raise ValueError(f"unknown upstream read {need!r}")
             self._prefetches.add(task := asyncio.ensure_future(_quietly(read)))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from bot.evidence.change_revert import revert_commands_for
 from bot.evidence.payloads import FailuresEvidence
 from bot.evidence.rows import iso
-from bot.model import CheckStatus, TriageReport
+from bot.model import NO_ROLLBACK_CAUSES, CheckStatus, TriageReport
+from bot.respond.change_lines import diff_lines, provenance
 
 MARKS = {
     CheckStatus.OK: "ok  ",
@@ -29,6 +31,13 @@ def render_text(report: TriageReport) -> str:
         who = f" by {c.caller}" if c.caller else ""
         when = f" at {iso(c.time)}" if c.time else ""
         lines.append(f"  suspected change{when}{who}: {c.what}")
+        where = provenance(c)
+        if where:
+            lines.append(f"    ({where})")
+        lines += [f"    {line}" for line in diff_lines(c)]
+        lines += [f"  also changed: {other.what}" for other in c.also]
+    if v.suspected_change and v.cause not in NO_ROLLBACK_CAUSES:
+        lines += [f"  to undo it: {command}" for command in revert_commands_for(v.suspected_change, report.job.id)]
     if v.rollback_candidate:
         r = v.rollback_candidate
         lines.append(f"  rollback candidate: {r.image} (last success {iso(r.last_success) or 'unknown'})")

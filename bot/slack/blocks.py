@@ -31,6 +31,7 @@ from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObjec
 
 from bot.evidence.payloads import ConsoleEvidence
 from bot.model import CheckResult, TriageReport
+from bot.slack.kit import block_dict, section
 from bot.slack.limits import ACTIONS_ELEMENTS_MAX, HEADER_TEXT_MAX, TEXT_OBJECT_MAX, TRUNCATED, check_blocks, truncate
 from bot.slack.mrkdwn import escape, fit, one_line
 from bot.slack.packing import KEEP, Part, assemble, pack
@@ -38,7 +39,6 @@ from bot.slack.sections import (
     MARKS,
     ButtonSpec,
     actions_blocks,
-    block_dict,
     change_blocks,
     checks_blocks,
     context_block,
@@ -48,7 +48,6 @@ from bot.slack.sections import (
     links_blocks,
     owners_block,
     runbook_blocks,
-    section,
     verdict_block,
 )
 

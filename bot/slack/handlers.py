@@ -18,8 +18,6 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.checklists.actions import ActionId
-from bot.checklists.plan import offers_rollback
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import JobbotError, JobNotFound, UpstreamError
@@ -55,6 +53,7 @@ class Invocation:
 
 
 VerbHandler = Callable[[Invocation], Awaitable[str]]
+ReportActions = Callable[[TriageReport], list[ButtonSpec]]
 
 
 @dataclass
@@ -64,10 +63,16 @@ class CommandService:
     config: Config
     client: AsyncWebClient
     features: dict[Verb, VerbHandler] = field(default_factory=dict)
+    # Buttons features add under a full triage report (the checklists' "Start rollback checklist").
+    report_actions: list[ReportActions] = field(default_factory=list)
 
     def handle(self, verb: Verb, handler: VerbHandler) -> None:
         """Let a feature carry out `verb`; `handler` returns the outcome for the audit trail."""
         self.features[verb] = handler
+
+    def add_report_actions(self, actions: ReportActions) -> None:
+        """Let a feature offer buttons under a triage report (it decides when, from the report)."""
+        self.report_actions.append(actions)
 
     async def run(self, call: Invocation) -> str:
         """Carry out the command; returns the outcome recorded in the audit trail."""
@@ -122,11 +127,7 @@ class CommandService:
         await progress.finish(message)
 
     def _report_actions(self, report: TriageReport) -> list[ButtonSpec]:
-        """A "Start rollback checklist" button when the verdict offers a rollback and checklists are on.
-        Its value is the job's ARM id: the click triages again and plans from fresh evidence."""
-        if Verb.ROLLBACK not in self.features or not offers_rollback(report.verdict):
-            return []
-        return [ButtonSpec("Start rollback checklist", ActionId.START.value, value=report.job.id, style="primary")]
+        return [button for actions in self.report_actions for button in actions(report)]
 
     async def _runbook(self, call: Invocation) -> None:
         assert call.command.job is not None

@@ -8,22 +8,19 @@ a cut text is still valid mrkdwn. Moments become Slack date tokens, shown in the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.text import is_mention as is_mention
+from bot.text import one_line as one_line
+
 # User mentions (<@U…>, <@W…>) and user-group mentions (<!subteam^S…>), optionally with a label.
-_MENTION = re.compile(r"^<(?:@[UW][A-Z0-9]+|!subteam\^[A-Z0-9]+)(?:\|[^<>|]{0,100})?>$")
 
 
 def escape(text: str) -> str:
     """Escape text for Slack mrkdwn (and for a message's `text`): `&`, `<` and `>` only, as Slack asks."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def fit(raw: str, limit: int, *, note: str = "…") -> str:
@@ -83,9 +80,10 @@ def link(url: str | None, label: str) -> str:
     return f"<{target}|{safe_label}>"
 
 
-def mention(value: str) -> str:
+def mention(value: str, limit: int = 200) -> str:
+    """A mention as is; anything else as plain escaped text (never a ping someone did not mean)."""
     value = value.strip()
-    return value if _MENTION.match(value) else fit(value, 200)
+    return value if is_mention(value) else fit(value, limit)
 
 
 def when(value: Any, *, time_only: bool = False) -> str:

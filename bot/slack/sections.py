@@ -15,21 +15,22 @@ from typing import Any, Literal, TypeVar
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
-    Block,
     ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
     PlainTextObject,
-    SectionBlock,
 )
 
 from bot import exitcodes
+from bot.evidence.change_revert import revert_commands_for
 from bot.evidence.payloads import ConsoleEvidence, ExecutionSummary, ExitCodesEvidence, FailuresEvidence, QueueEvidence
 from bot.evidence.rows import iso
 from bot.model import NO_ROLLBACK_CAUSES, Cause, CheckResult, CheckStatus, TriageReport
+from bot.respond.change_lines import diff_lines
 from bot.respond.links import iso_interval, log_analytics_url, portal_url
+from bot.slack.kit import block_dict, section
 from bot.slack.limits import (
     ACTION_ID_MAX,
     ACTIONS_ELEMENTS_MAX,
@@ -121,8 +122,16 @@ def change_blocks(report: TriageReport) -> list[dict[str, Any]]:
             detail.append(f"by {fit(change.caller, 200)}")
         if change.operation:
             detail.append(code_span(change.operation, 200))
+        if change.source is not None:
+            detail.append(f"from {escape(change.source.value)}")
         if detail:
             lines.append(" · ".join(detail))
+        lines += [f"• {code_span(line, 300)}" if not line.startswith("+") else f"_{escape(line)}_"
+                  for line in diff_lines(change)]
+        if change.also:
+            others = "; ".join(one_line(other.what) for other in change.also[:3])
+            more = f" (+{len(change.also) - 3} more)" if len(change.also) > 3 else ""
+            lines.append(f"_Also changed:_ {fit(others, 600)}{more}")
     if rollback is not None and change is not None and verdict.cause not in NO_ROLLBACK_CAUSES:
         line = f":leftwards_arrow_with_hook: *Rollback candidate:* {code_span(rollback.image, 500)}"
         extra = [f"last success {when(rollback.last_success)}"] if rollback.last_success else []
@@ -131,6 +140,11 @@ def change_blocks(report: TriageReport) -> list[dict[str, Any]]:
         lines.append(line + (f" ({', '.join(extra)})" if extra else ""))
     elif change is not None and verdict.cause in NO_ROLLBACK_CAUSES and verdict.cause is not Cause.HEALTHY:
         lines.append(f"_A rollback would not help: the cause ({verdict.cause.value}) lies outside the job._")
+    if change is not None and verdict.cause not in NO_ROLLBACK_CAUSES:
+        reverts = revert_commands_for(change, report.job.id)
+        if reverts:
+            lines.append(":wrench: *To undo it* (for a person to run):")
+            lines += [f"• {code_span(command, 600)}" for command in reverts[:3]]
     if not lines:
         return []
     return [section(truncate("\n".join(lines), SECTION_TEXT_MAX, note=TRUNCATED))]
@@ -327,15 +341,6 @@ def actions_blocks(actions: Sequence[ButtonSpec]) -> list[dict[str, Any]]:
 
 
 # --- small helpers ---------------------------------------------------------------------------------
-
-
-def block_dict(block: Block) -> dict[str, Any]:
-    built: dict[str, Any] = block.to_dict()  # slack_sdk validates its limits here
-    return built
-
-
-def section(text: str, *, block_id: str | None = None) -> dict[str, Any]:
-    return block_dict(SectionBlock(block_id=block_id, text=MarkdownTextObject(text=text, verbatim=True)))
 
 
 def _human(length: timedelta) -> str:

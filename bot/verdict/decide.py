@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from bot import exitcodes
 from bot.evidence.activity import is_job_definition_change
+from bot.evidence.change_revert import restored_by_image_rollback
 from bot.evidence.payloads import (
     ConfigChangesEvidence,
     ConsoleEvidence,
@@ -27,6 +28,7 @@ from bot.evidence.payloads import (
 )
 from bot.evidence.rows import iso
 from bot.model import NO_ROLLBACK_CAUSES, Cause, CheckResult, CheckStatus, Confidence, RollbackCandidate, Verdict
+from bot.verdict.change_choice import suspected_for
 
 E = TypeVar("E")
 # Failures that could not be read count as none here; `_cause` says so when nothing else names a cause.
@@ -200,14 +202,15 @@ def _attach_change(verdict: Verdict, f: _Findings) -> Verdict:
     if verdict.cause in {Cause.HEALTHY, Cause.SATURATION, Cause.UNKNOWN}:
         return verdict
     changes = f.found("config_changes", ConfigChangesEvidence)
-    change = changes.suspected_change if changes else None
-    if changes is None or change is None or (verdict.cause is Cause.DEPENDENCY
-                                              and verdict.confidence is Confidence.HIGH):
+    if changes is None or (verdict.cause is Cause.DEPENDENCY and verdict.confidence is Confidence.HIGH):
+        return verdict
+    change = suspected_for(verdict.cause, changes)
+    if change is None:
         return verdict
     rollback = None
     last_good = changes.last_good
-    if (verdict.cause not in NO_ROLLBACK_CAUSES and is_job_definition_change(change) and last_good
-            and last_good.image):
+    if (verdict.cause not in NO_ROLLBACK_CAUSES and is_job_definition_change(change)
+            and restored_by_image_rollback(change) and last_good and last_good.image):
         rollback = RollbackCandidate(last_good.image, last_good.end or last_good.start, last_good.execution)
     return replace(verdict, suspected_change=change, rollback_candidate=rollback)
 
