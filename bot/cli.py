@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jobbot", description=__doc__, epilog=EXIT_HELP,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="on an internal error, print the traceback (otherwise one line)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     triage = commands.add_parser("triage", help="triage one job and print the report")
@@ -120,6 +122,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if _is_scenario_error(error) else EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `jobbot demo | head`: the reader left; nothing more to say, and nowhere to say it.
+        sys.stderr.close()
+        return EXIT_OK
+    except Exception as error:  # a bug must not greet an engineer at 3 a.m. with a traceback
+        if args.verbose:
+            raise
+        print(f"jobbot: internal error ({type(error).__name__}: {error}); --verbose shows the traceback",
+              file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_USAGE
 
 

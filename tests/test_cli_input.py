@@ -49,3 +49,18 @@ def test_the_scenario_from_the_environment_is_checked_too(
     monkeypatch.setenv("JOBBOT_SCENARIO", str(tmp_path / "gone.yaml"))
     assert main(["triage", "payment-reconciler"]) == EXIT_USAGE
     assert "gone.yaml" in capsys.readouterr().err
+
+
+def test_an_internal_error_is_one_line_and_verbose_shows_the_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import bot.cli
+
+    def broken(args: object) -> int:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(bot.cli, "_triage", broken)
+    assert bot.cli.main(["triage", "orders-processor"]) == 1
+    err = capsys.readouterr().err
+    assert err == "jobbot: internal error (ZeroDivisionError: a bug); --verbose shows the traceback\n"
+    with pytest.raises(ZeroDivisionError):
+        bot.cli.main(["--verbose", "triage", "orders-processor"])
