@@ -228,6 +228,7 @@ class Runbook:
 class Owners:
     primary: str | None
     escalation: tuple[str, ...] = ()
+    fallback: str | None = None  # with no owner: the channel alerts go to instead (config alert_channel)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ import jinja2
 import yaml
 
 from bot.assets import asset_dir
+from bot.evidence.change_commands import shell_word
 from bot.model import Job, Runbook, Verdict, Window
 
 GENERIC = "generic"
@@ -67,6 +68,14 @@ def choose(cause: str, overrides: Mapping[str, str] | None = None) -> RunbookTem
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
+def _word(value: Any, placeholder: str) -> str:
+    """A value jobbot knows as one shell word; else the placeholder, quoted so the line still pastes."""
+    return shell_word(value) if value else f'"{placeholder}"'
+
+
+_ENV.filters["word"] = _word
+
+
 def render(template: RunbookTemplate, context: Mapping[str, Any]) -> Runbook:
     text = _ENV.from_string(template.body).render(**context)
     steps = tuple(m.group(1).strip() for line in text.splitlines() if (m := _STEP.match(line)))
@@ -81,6 +90,22 @@ def context_for(job: Job, verdict: Verdict, window: Window, window_label: str) -
         "change": verdict.suspected_change,
         "rollback": verdict.rollback_candidate,
         "window": window_label,
+        **_known_values(job),
+    }
+
+
+def _known_values(job: Job) -> dict[str, Any]:
+    """What a runbook's commands can fill in from the job itself (the rest stays a quoted placeholder)."""
+    image = job.containers[0].image if job.containers else ""
+    host, _, path = image.partition("/") if "." in image.partition("/")[0] else ("", "", image)
+    rule = job.rules[0] if job.rules else None
+    meta = rule.metadata if rule else {}
+    return {
+        "registry": host.split(".")[0] if host.endswith(".azurecr.io") else host,
+        "repository": path.split("@")[0].rsplit(":", 1)[0] if path else "",
+        "principal": next((d for d in job.dependencies if [len(p) for p in d.split("-")] == [8, 4, 4, 4, 12]), ""),
+        "queue": {"namespace": meta.get("namespace") or "",
+                  "name": meta.get("queueName") or meta.get("topicName") or ""},
     }
 
 

@@ -11,7 +11,7 @@ from bot.evidence.registry import CHECKS, Check
 from bot.evidence.runner import OnResult, run_checks
 from bot.evidence.sources import Readers, Sources, Tasks
 from bot.intake import JobSpec
-from bot.model import Job, TriageReport, Window
+from bot.model import Job, Owners, TriageReport, Window
 from bot.owners import resolve_owners
 from bot.runbooks import runbook_for
 from bot.verdict.decide import decide
@@ -66,7 +66,8 @@ async def triage(
     verdict = decide(results, label)
     entry = (config or Config()).job(job.ref.name)
     runbook = runbook_for(job, verdict, window, label, entry.runbooks if entry else None)
-    owners = resolve_owners(job.tags, entry.owners if entry else None, (config or Config()).directory)
+    owners = resolve_owners(job.tags, entry.owners if entry else None, (config or Config()).directory) \
+        or Owners(None, (), fallback=(config or Config()).alert_channel)
     queries = _in_check_order(sources.rendered, checks)
     return TriageReport(job.ref, window, verdict, results, runbook, owners, queries, sources.workspace_resource_id())
 

@@ -86,7 +86,7 @@ def test_container_diff_names_image_memory_cpu_and_env_names_only() -> None:
     before = [worker(env=("A", "B"))]
     after = [worker("orders:1.5.0", 1.0, "2Gi", ("B", "C", "D"))]
     assert container_diff(before, after) == [
-        "image orders:1.4.2 -> orders:1.5.0", "memory 1Gi -> 2Gi", "cpu 0.5 -> 1", "env added C, D", "env removed A",
+        "image orders:1.4.2 → orders:1.5.0", "memory 1Gi → 2Gi", "cpu 0.5 → 1", "env added C, D", "env removed A",
     ]
     assert container_diff(before, before) == []
 
@@ -100,7 +100,7 @@ def test_container_diff_with_several_containers_prefixes_each_line_and_sees_adde
     before = [worker(), worker("sidecar:1", name="sidecar")]
     after = [worker("orders:1.5.0"), worker("logger:2", name="logger")]
     assert container_diff(before, after) == ["container logger added", "container sidecar removed",
-                                             "worker: image orders:1.4.2 -> orders:1.5.0"]
+                                             "worker: image orders:1.4.2 → orders:1.5.0"]
 
 
 # --- the write before the trouble ------------------------------------------------------------------------
@@ -128,9 +128,9 @@ def sus(events: list[ActivityEvent], diff: tuple[str, ...] = (), trouble: dateti
 def test_a_write_of_the_job_wins_and_says_what_the_templates_show() -> None:
     change = sus([event(60, "MICROSOFT.APP/JOBS/WRITE"), event(55, "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/DELETE",
                                                                ROLE)],
-                 ("image orders:1.4.2 -> orders:1.5.0", "memory 1Gi -> 2Gi"))
+                 ("image orders:1.4.2 → orders:1.5.0", "memory 1Gi → 2Gi"))
     assert change == SuspectedChange(NOW - timedelta(minutes=60), "deployer@contoso.com", "MICROSOFT.APP/JOBS/WRITE",
-                                     "image orders:1.4.2 -> orders:1.5.0; memory 1Gi -> 2Gi")
+                                     "image orders:1.4.2 → orders:1.5.0; memory 1Gi → 2Gi")
 
 
 def test_the_newest_write_before_the_trouble_is_blamed_not_the_oldest() -> None:

@@ -8,6 +8,7 @@ import gzip
 import json
 import random
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
@@ -282,8 +283,12 @@ def test_incomplete_evidence_is_said_next_to_the_verdict() -> None:
     # the context line follows the verdict, before anything else
     assert [b.get("block_id") for b in message.blocks[:3]] == ["jobbot.header", "jobbot.verdict", "jobbot.context"]
     assert ":grey_question: *queue_depth* Log Analytics answered HTTP 500" in joined(message)
-    # no owners known: said, not left out
-    assert "*Owners:* _unknown" in joined(message)
+    # no owners known: said, with how to name one and who hears about it meanwhile, not left out
+    assert "*Owners:* _no owner set: tag the job `owner` (or `oncall`), or set `jobs.orders-processor.owners.primary`" \
+        in joined(message)
+    assert "meanwhile nobody is paged for it" in joined(message)
+    fallback = render_blocks(replace(incomplete_report(), owners=Owners(None, (), fallback="C0ALERTS")))
+    assert "meanwhile its alerts go to <#C0ALERTS>" in joined(fallback)
     assert message.text.endswith("(evidence incomplete)")
     # the queue could not be read, so no queue evidence is invented
     assert ":inbox_tray:" not in joined(message)

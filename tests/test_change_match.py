@@ -12,6 +12,7 @@ import pytest
 
 from bot.evidence.callers import caller_kind
 from bot.evidence.change_diff import diff_json
+from bot.evidence.change_kinds import NOT_RECORDED
 from bot.evidence.change_match import CAUSE_TAGS, explains, rank, summarise, summarised
 from bot.evidence.change_records import VALUE_CHANGED, ChangeRecord, ChangeSource, PropertyChange, ResourceKind
 
@@ -97,7 +98,7 @@ def test_a_cause_without_change_kinds_lists_changes_newest_first() -> None:
     (MAX_EXECUTIONS, "maxExecutions 20 → 2"),
     (QUEUE_NAME, "scale rule queue-rule queueName orders → orders-v2"),
     (IDENTITY, "user-assigned identity id-tax-docs removed"),
-    (PROFILE, "workload profile D16-batch maximumCount 10 → 3"),
+    (PROFILE, "environment env workload profile D16-batch maximumCount 10 → 3"),
     (IMAGE, "image acr.io/orders:1.4.2 → acr.io/orders:1.5.0"),
     (MEMORY, "memory 2Gi → 1Gi"),
     (ENV_VALUE, "env DB_HOST value changed"),
@@ -121,7 +122,7 @@ def test_summaries_of_real_recorded_bodies() -> None:
     smaller = copy.deepcopy(env)
     smaller["properties"]["workloadProfiles"][1]["maximumCount"] = 3
     assert summarise(record(1, *diff_json(env, smaller), resource_id=env["id"])) == (
-        "workload profile wpname maximumCount 8 → 3")
+        "environment env-eastus workload profile wpname maximumCount 8 → 3")
     job = json.loads((RECORDED / "event_job.json").read_text())
     renamed = copy.deepcopy(job)
     renamed["properties"]["configuration"]["eventTriggerConfig"]["scale"]["rules"][0]["metadata"]["queueName"] = "q2"
@@ -170,3 +171,24 @@ def test_a_path_no_parser_reads_is_shown_as_it_is_and_never_raises() -> None:
     role = record(1, change("properties.roleDefinitionId[", "r", None), resource_id=ROLE.resource_id,
                   operation="Create")
     assert summarise(role) == "role assignment 9d1f created"
+
+
+def test_a_put_without_the_user_assigned_identities_names_the_one_removed() -> None:
+    # A full PUT body without the user-assigned identity: the diff removes the whole map and changes the type.
+    whole = record(30, change("identity.type", "SystemAssigned,UserAssigned", "SystemAssigned"),
+                   change("identity.userAssignedIdentities", {UAMI: {}}, None))
+    assert summarise(whole) == "user-assigned identity id-tax-docs removed"
+    other = f"{UAMI.rsplit('/', 1)[0]}/id-other"
+    shrunk = record(30, change("identity.userAssignedIdentities", {UAMI: {}, other: {}}, {other: {}}),
+                    change("properties.configuration.replicaTimeout", 1800, 300))
+    assert summarise(shrunk) == "user-assigned identity id-tax-docs removed (+1 more)"
+    assert explains("identity", whole) and explains("identity", shrunk)
+
+
+def test_a_patch_setting_a_whole_list_names_its_items() -> None:
+    rules = [{"name": "labels-queue", "type": "azure-queue", "metadata": {"queueName": "labels"}}]
+    patch = record(30, change("properties.configuration.eventTriggerConfig.scale.rules", NOT_RECORDED, rules))
+    assert summarise(patch) == "scale rule labels-queue set"
+    two = record(30, change("properties.configuration.eventTriggerConfig.scale.rules", NOT_RECORDED,
+                            [*rules, {"name": "retry-queue"}]))
+    assert summarise(two) == "scale rules labels-queue, retry-queue set"

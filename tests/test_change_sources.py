@@ -51,11 +51,11 @@ def test_the_official_change_example_becomes_one_record_without_platform_noise()
     assert record.resource_id.endswith("/storageAccounts/myStorageAccount")
     assert record.kind == ResourceKind.EVENT_SOURCE
     assert (record.operation, record.caller, record.caller_kind, record.client) == (
-        "Update", "someAlias@microsoft.com", CallerKind.PERSON, "Portal")
+        "Microsoft.Namespace/ResourceType/write", "someAlias@microsoft.com", CallerKind.PERSON, "Portal")
     assert record.time == datetime(2021, 11, 19, 14, 29, 9, 921000, tzinfo=UTC)
     # provisioningState Updating -> Succeeded is the platform's bookkeeping, not what someone changed.
     assert record.changes == (PropertyChange("tags.key1", None, "someValue"),)
-    assert record.what == "key1 (none) → someValue"
+    assert record.what == "storage account myStorageAccount key1 (none) → someValue"
 
 
 def test_the_docs_properties_bag_reads_the_string_null_as_absent() -> None:
@@ -218,6 +218,7 @@ def test_a_key_vault_access_policy_removal() -> None:
     [record] = activity_records(rows)
     assert record.kind == ResourceKind.KEY_VAULT and "key-vault-access-policy" in record_tags(record)
     assert [c.path for c in record.changes] == [f"properties.accessPolicies[objectId={PRINCIPAL}]"]
+    assert record.resource_id == VAULT.lower()  # the vault changed; `remove` only names the kind of edit
     assert summarise(record, job_principals=[PRINCIPAL]) == (
         "Key Vault kv-tax access policy of the job's identity removed")
 
@@ -303,7 +304,7 @@ def test_a_lone_patch_lists_what_it_set_without_inventing_a_before() -> None:
         "properties.configuration.replicaRetryLimit": (NOT_RECORDED, 1),
         "properties.template.containers": (NOT_RECORDED, patch["properties"]["template"]["containers"]),
     }
-    assert record.what == "replicaTimeout set to 300 (+2 more)"
+    assert record.what == "replicaTimeout set to 300 (+2 more)"  # a PATCH names the setting, no made-up before
     assert rank("timeout", [record])[0] == record and explains("timeout", record)
 
 
@@ -345,3 +346,15 @@ def test_two_execution_templates_as_a_record_of_the_jobs_own_paths() -> None:
     assert item.what.startswith("image ") and "hunter2" not in repr(item)
     assert execution_record(JOB, good, copy.deepcopy(good), time=when) is None
     assert execution_record(JOB, None, good, time=when) is None
+
+
+def test_a_resource_graph_update_names_the_arm_operation_it_recorded() -> None:
+    # A job write is a job write whichever source saw it: the verdict offers a rollback only for those.
+    row = {"properties": {"targetResourceId": JOB, "targetResourceType": "Microsoft.App/jobs", "changeType": "Update",
+                          "changeAttributes": {"timestamp": "2026-12-16T04:47:31.0000000Z",
+                                               "changedBy": "a@contoso.com", "operation": "Microsoft.App/jobs/write"},
+                          "changes": {"properties.configuration.replicaTimeout": {"previousValue": "1800",
+                                                                                  "newValue": "240"}}}}
+    [record] = resource_graph_records([row])
+    assert record.operation == "Microsoft.App/jobs/write"
+    assert record.what == "replicaTimeout 1800 → 240"

@@ -235,7 +235,7 @@ def test_a_rollback_is_guided_in_one_message_verified_by_the_bot_and_closed_with
                 f"11111111-2222-3333-4444-555555555555 --image {TARGET}") in bot.step("apply")
         assert "scale rule today: azure-queue `orders-queue`" in bot.step("target")
         assert "not recorded in execution history" in bot.step("target")
-        assert "image contoso.azurecr.io/orders:1.4.2 -&gt; contoso.azurecr.io/orders:1.5.0" in bot.step("target")
+        assert "image contoso.azurecr.io/orders:1.4.2 → contoso.azurecr.io/orders:1.5.0" in bot.step("target")
         assert "--max-executions 1" in bot.step("intake") and "suspend" in bot.step("intake")
 
         # The evidence snapshot is in the thread: configuration and executions, env names but never values.

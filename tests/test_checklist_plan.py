@@ -78,8 +78,8 @@ def test_the_target_says_when_it_last_worked_what_differs_and_what_history_canno
     c = plan()
     assert c.target.image == GOOD and c.target.current_image == BAD and c.target.execution == "good-1"
     target = c.step(StepKind.TARGET).detail
-    assert f"image {GOOD} -> {BAD}" in target
-    assert "memory 1Gi -> 2Gi" in target and "cpu 0.5 -> 1" in target
+    assert f"image {GOOD} → {BAD}" in target
+    assert "memory 1Gi → 2Gi" in target and "cpu 0.5 → 1" in target
     assert "scale rule today: azure-queue `queue` (queueName orders, queueLength 5), maxExecutions 10" in target
     assert "Scale rules, secrets and timeouts are not recorded in execution history" in target
     assert "infrastructure-as-code" in target

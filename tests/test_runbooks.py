@@ -93,3 +93,27 @@ def test_every_runbook_renders_against_every_bundled_scenario(scenario: Path) ->
                 steps = runbook_for(job, verdict, WINDOW, "in the last hour").steps
                 assert steps and all(step.strip() for step in steps)
                 assert job.ref.name in "\n".join(steps) or template.id in {"platform", "poison-message", "capacity"}
+
+
+@pytest.mark.parametrize("cause", list(Cause), ids=[c.value for c in Cause])
+def test_every_command_in_a_runbook_pastes_into_a_shell(cause: Cause) -> None:
+    """Each `az …` span is one command a person can paste: no bare `<placeholder>` (a redirection to a
+    shell), and what jobbot knows of the job is filled in."""
+    import re
+    import shlex
+
+    job = make_job(dependencies=("0f1e2d3c-4b5a-6978-8899-aabbccddeeff",))
+    for with_change in (False, True):
+        change = SuspectedChange(NOW, "dev@contoso.com", "MICROSOFT.APP/JOBS/WRITE", "image a -> b") \
+            if with_change else None
+        verdict = Verdict(cause, Confidence.HIGH, "summary", change)
+        runbook = runbook_for(job, verdict, Window(NOW - timedelta(hours=1), NOW), "in the last hour")
+        for step in runbook.steps:
+            for command in re.findall(r"`(az [^`]+)`", step):
+                lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+                operators = [t for t in lexer if t and set(t) <= set("<>|;&()")]
+                assert operators == [], command  # a bare <placeholder> would be a redirection
+    identity = runbook_for(job, Verdict(Cause.IDENTITY, Confidence.HIGH, "s"), Window(NOW, NOW), "now")
+    assert any("--assignee 0f1e2d3c-4b5a-6978-8899-aabbccddeeff" in s for s in identity.steps)
+    pull = runbook_for(job, Verdict(Cause.IMAGE_PULL, Confidence.HIGH, "s"), Window(NOW, NOW), "now")
+    assert any("--name contoso --repository orders" in s for s in pull.steps)

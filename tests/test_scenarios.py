@@ -7,6 +7,7 @@ import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,7 +52,30 @@ def test_scenario_states_the_whole_contract(path: Path) -> None:
     assert set(expect["checks"]) >= CORE_CHECKS, "every core check's status is expected"
 
 
-@pytest.mark.parametrize("path", SCENARIOS + BLIND, ids=[p.stem for p in SCENARIOS + BLIND])
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_a_bundled_scenario_with_a_suspected_change_says_which(path: Path) -> None:
+    """What changed, before → after and who: the part of the verdict an on-call engineer acts on."""
+    expect = load_scenario(path).expect
+    if expect["suspected_change"]:
+        change = expect.get("change")
+        assert change is not None and {"what", "caller", "caller_kind", "source"} <= set(change.keys()), \
+            f"{path.name}: expect.change must name what changed, who and from which source"
+
+
+# Scenarios whose expected verdict waits for a fix outside the change modules (the lead's files): strict, so
+# the fix turns them green and its entry here must go.
+NEEDS_LEAD_FIX = {
+    "change-max-executions-cut": "verdict/decide.py: _attach_change never names a change for saturation",
+    "change-not-recorded": "evidence/activity.py suspect(): with no Activity Log write and no template diff, the "
+                           "job's systemData write just before the trouble is not named",
+    "change-event-source-deleted": "azure/queues.py, checks/queue_depth.py and checks/scaler.py: a 404 from the queue "
+                                   "read crashes both checks (traceback on stderr) instead of being the evidence",
+}
+CONCLUDES = [pytest.param(p, id=p.stem, marks=[pytest.mark.xfail(reason=NEEDS_LEAD_FIX[p.stem], strict=True)]
+                          if p.stem in NEEDS_LEAD_FIX else []) for p in SCENARIOS + BLIND]
+
+
+@pytest.mark.parametrize("path", CONCLUDES)
 def test_triage_json_concludes_what_the_scenario_expects(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     expect = load_scenario(path).expect
     assert main(["triage", expect["job"], "--scenario", str(path), "--format", "json"]) == 0
@@ -66,6 +90,34 @@ def test_triage_json_concludes_what_the_scenario_expects(path: Path, capsys: pyt
     statuses = {c["name"]: c["status"] for c in report["checks"]}
     assert {name: statuses.get(name) for name in expect["checks"]} == dict(expect["checks"])
     assert set(statuses) >= CORE_CHECKS
+    if "change" in expect:
+        assert_change_matches(expect["change"], verdict["suspected_change"])
+
+
+# The fields of `expect.change`, compared with `verdict.suspected_change` (what an on-call engineer reads).
+CHANGE_FIELDS = ("what", "path", "before", "after", "caller", "caller_kind", "source", "resource")
+
+
+def assert_change_matches(expected: Any, suspected: dict[str, Any] | None) -> None:
+    """`what` exactly; path/before/after one of the suspected change's `changes[]`; caller, caller_kind,
+    source as given; `resource` as given (absent means the job itself, reported as null)."""
+    given = set(expected.keys())
+    unknown = given - set(CHANGE_FIELDS)
+    assert unknown == set(), f"expect.change has unknown fields {sorted(unknown)}"
+    assert suspected is not None, "expect.change names a change but the verdict has no suspected change"
+    for name in ("what", "caller", "caller_kind", "source"):
+        if name in expected:
+            assert suspected[name] == expected[name], f"suspected_change.{name}"
+    resource = suspected["resource"]
+    want = expected.get("resource")
+    assert (resource.lower() if isinstance(resource, str) else resource) == \
+        (want.lower() if isinstance(want, str) else want), "suspected_change.resource"
+    if {"path", "before", "after"} & given:
+        changes = suspected["changes"]
+        assert isinstance(changes, list)
+        wanted = {k: expected[k] for k in ("path", "before", "after") if k in expected}
+        assert any(all(c.get(k) == v for k, v in wanted.items()) for c in changes), \
+            f"no change {wanted} in {changes}"
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])

@@ -48,7 +48,7 @@ async def test_oom_after_image_change_names_the_change_and_the_last_good_image()
     assert verdict.confidence is Confidence.HIGH
     assert verdict.suspected_change is not None
     assert verdict.suspected_change.caller == "deployer@contoso.com"
-    assert "orders:1.4.2 -> contoso.azurecr.io/orders:1.5.0" in verdict.suspected_change.what
+    assert "orders:1.4.2 → contoso.azurecr.io/orders:1.5.0" in verdict.suspected_change.what
     assert verdict.rollback_candidate is not None
     assert verdict.rollback_candidate.image == "contoso.azurecr.io/orders:1.4.2"
     assert {c.name for c in report.checks} >= set(CORE_CHECKS)
@@ -142,3 +142,18 @@ async def test_dependency_failures_offer_no_rollback() -> None:
 def test_every_registered_check_says_what_it_detects() -> None:
     assert all(check.doc for check in CHECKS)
     assert len({check.name for check in CHECKS}) == len(CHECKS)
+
+
+async def test_a_stopped_execution_is_not_a_success_and_says_who_stopped_the_job() -> None:
+    logs = FakeLogs({"config_changes": [
+        {"TimeGenerated": NOW - timedelta(minutes=25), "CategoryValue": "Administrative",
+         "OperationNameValue": "MICROSOFT.APP/JOBS/STOP/ACTION", "ActivityStatusValue": "Succeeded",
+         "Caller": "ops@contoso.com", "ResourceId": make_job().ref.id, "CorrelationId": "s1", "Properties": "{}"}]})
+    jobs = FakeJobs([make_job()], [execution("e1", "Stopped", 20), execution("e2", "Succeeded", 40)])
+    report = await triage(JobSpec("orders-processor"), HOUR, readers(jobs, logs), FixedClock(NOW))
+    failures = report.check("failures")
+    assert failures is not None and failures.status is CheckStatus.WARN
+    assert failures.summary == ("No execution in the window failed; 1 stopped (the job was stopped by "
+                                "ops@contoso.com): stopped work did not complete.")
+    assert report.verdict.cause is not Cause.HEALTHY
+    assert "1 of 2 were stopped (the job was stopped by ops@contoso.com)" in report.verdict.summary

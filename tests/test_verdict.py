@@ -507,3 +507,12 @@ def test_exactly_half_failing_silently_is_app_error_not_unknown() -> None:
                           console(("ValueError: x", "application", 1, 1)))
     assert with_output.cause is Cause.APP_ERROR
 
+
+
+def test_stopped_executions_are_not_successes_and_name_who_stopped_the_job() -> None:
+    stopped = replace(failures(total=4).found(FailuresEvidence), succeeded=2, stopped=2,  # type: ignore[type-var]
+                      stopped_by="ops@contoso.com")
+    v = verdict(CheckResult("failures", CheckStatus.WARN, "No execution in the window failed; 2 stopped", stopped))
+    assert (v.cause, v.confidence) == (Cause.UNKNOWN, Confidence.LOW)
+    assert v.summary == ("No execution failed in the last hour, but 2 of 4 were stopped (the job was stopped by "
+                         "ops@contoso.com): stopped work did not complete, and a stop can leave event scaling off.")

@@ -76,11 +76,11 @@ def container_diff(before: Sequence[Container], after: Sequence[Container]) -> l
             continue
         prefix = "" if single else f"{a.name}: "
         if a.image != b.image:
-            changes.append(f"{prefix}image {a.image} -> {b.image}")
+            changes.append(f"{prefix}image {a.image} → {b.image}")
         if a.memory != b.memory and a.memory and b.memory:
-            changes.append(f"{prefix}memory {a.memory} -> {b.memory}")
+            changes.append(f"{prefix}memory {a.memory} → {b.memory}")
         if a.cpu != b.cpu and a.cpu is not None and b.cpu is not None:
-            changes.append(f"{prefix}cpu {a.cpu:g} -> {b.cpu:g}")
+            changes.append(f"{prefix}cpu {a.cpu:g} → {b.cpu:g}")
         # A template without any env list says nothing about env (some payloads omit it): compare only
         # when both sides list their variables.
         both = bool(a.env_names) and bool(b.env_names)

@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.evidence.callers import caller_kind
-from bot.evidence.change_kinds import NOT_RECORDED
-from bot.evidence.change_match import summarised
+from bot.evidence.change_diff import Index, Item, Key, Segment, format_path, parse_path
+from bot.evidence.change_kinds import NOT_RECORDED, operation_verb, path_shape
+from bot.evidence.change_match import by_salience, summarised
 from bot.evidence.change_records import ChangeRecord, ChangeSource
 from bot.evidence.change_sources import activity_records, execution_record, resource_graph_records
 from bot.evidence.payloads import SuspectedChange
@@ -38,8 +39,69 @@ def change_records(job: Job, activity_rows: Iterable[Mapping[str, Any]], *,
             records.append(template)
     kept = _one_per_change([r for r in records if relevant(job, r)])
     principals = [d for d in job.dependencies if _is_guid(d)]
-    ordered = sorted(summarised(kept, job_principals=principals), key=_newest_first)
-    return tuple(ordered)
+    bodies: dict[str, Mapping[str, Any]] = dict(_seen_bodies(records))
+    bodies.update({str(b.get("id") or "").lower(): b for b in current if isinstance(b, Mapping)})
+    named = summarised([_named_items(r, bodies.get(r.resource_id.lower())) for r in kept], job_principals=principals)
+    # The property the one line names comes first in the diff too: the report shows the first few.
+    named = [replace(r, changes=tuple(by_salience(r.changes, r.kind))) for r in named]
+    return tuple(sorted(named, key=_newest_first))
+
+
+def _seen_bodies(records: Sequence[ChangeRecord]) -> dict[str, dict[str, Any]]:
+    """What the records' own new values say each resource looks like (a PATCH that set a whole list of
+    workload profiles names them): enough to name list positions where the resource itself was not read."""
+    bodies: dict[str, dict[str, Any]] = {}
+    for record in sorted(records, key=lambda r: r.time.timestamp() if r.time else float("-inf")):
+        for change in record.changes:
+            try:
+                segments = parse_path(change.path)
+            except ValueError:
+                continue
+            names = [s.name for s in segments if isinstance(s, Key)]
+            if not names or len(names) != len(segments) or change.after is None:
+                continue
+            node = bodies.setdefault(record.resource_id.lower(), {})
+            for name in names[:-1]:
+                child = node.get(name)
+                if not isinstance(child, dict):
+                    child = node[name] = {}
+                node = child
+            node[names[-1]] = change.after
+    return bodies
+
+
+def _named_items(record: ChangeRecord, body: Mapping[str, Any] | None) -> ChangeRecord:
+    """The record with list positions named as the resource names them: Resource Graph writes `rules[1]` and
+    `containers[0].env[0].value`, an on-call engineer knows `rules[name=parcels-us]` and
+    `containers[name=worker].env[name=DB_HOST].value` (read from the resource as it is now, or as the
+    records' own bodies show it); a position nothing names stays a position."""
+    if body is None:
+        return record
+    return replace(record, changes=tuple(replace(c, path=_name_positions(c.path, body)) for c in record.changes))
+
+
+def _name_positions(path: str, body: Mapping[str, Any]) -> str:
+    try:
+        segments = parse_path(path)
+    except ValueError:
+        return path
+    node: Any = body
+    out: list[Segment] = []
+    for segment in segments:
+        if isinstance(segment, Index) and isinstance(node, list) and 0 <= segment.position < len(node):
+            node = node[segment.position]
+            name = node.get("name") if isinstance(node, Mapping) else None
+            out.append(Item("name", name) if isinstance(name, str) and name else segment)
+            continue
+        out.append(segment)
+        if isinstance(segment, Key) and isinstance(node, Mapping):
+            node = node.get(segment.name)
+        elif isinstance(segment, Item) and isinstance(node, list):
+            node = next((i for i in node if isinstance(i, Mapping) and str(i.get(segment.field)) == segment.value),
+                        None)
+        else:
+            node = None
+    return format_path(out)
 
 
 def relevant(job: Job, record: ChangeRecord) -> bool:
@@ -52,14 +114,49 @@ def relevant(job: Job, record: ChangeRecord) -> bool:
 
 
 def _one_per_change(records: Sequence[ChangeRecord]) -> list[ChangeRecord]:
-    """Sources that saw the same change (one moment, resource and operation) give one record: the one that
-    knows most of what it was before (a PATCH body cannot say; the execution templates can)."""
-    best: dict[tuple[Any, ...], ChangeRecord] = {}
-    for record in records:
-        key = (record.time, record.resource_id.lower(), record.operation.upper())
-        if key not in best or _knowledge(record) > _knowledge(best[key]):
-            best[key] = record
-    return list(best.values())
+    """Sources that saw the same change give one record: the one that knows most of what it was before (a
+    PATCH body cannot say; Resource Graph and the execution templates can).
+
+    The same change is the same resource and kind of operation (a Resource Graph `Update` is an Activity
+    Log `…/WRITE`) within a minute or so (the two clocks differ by seconds), naming the same properties
+    where both name any."""
+    kept: list[ChangeRecord] = []
+    for record in sorted(records, key=lambda r: r.time.timestamp() if r.time else float("-inf")):
+        twin = next((i for i, k in enumerate(kept) if _same_change(k, record)), None)
+        if twin is None:
+            kept.append(record)
+        elif _knowledge(record) > _knowledge(kept[twin]):
+            kept[twin] = record
+    return kept
+
+
+_WRITES = frozenset({"write", "update", "create"})
+_SAME_CHANGE_S = 90.0
+
+
+def _same_change(a: ChangeRecord, b: ChangeRecord) -> bool:
+    if a.resource_id.lower() != b.resource_id.lower() or _verb(a) != _verb(b):
+        return False
+    if a.time is None or b.time is None:
+        if (a.time, a.operation.upper()) != (b.time, b.operation.upper()):
+            return False
+    elif abs((a.time - b.time).total_seconds()) > _SAME_CHANGE_S:
+        return False
+    if a.source is b.source and a.time != b.time:
+        return False  # one source does not record one change twice
+    paths_a, paths_b = ({path_shape(c.path) for c in r.changes} for r in (a, b))
+    return not paths_a or not paths_b or any(_within(x, y) or _within(y, x) for x in paths_a for y in paths_b)
+
+
+def _within(path: str, whole: str) -> bool:
+    """`properties.workloadprofiles[*].maximumcount` is within `properties.workloadprofiles` (a PATCH body
+    sets the whole list where Resource Graph names the one property)."""
+    return path == whole or path.startswith(whole + ".") or path.startswith(whole + "[")
+
+
+def _verb(record: ChangeRecord) -> str:
+    verb = operation_verb(record.operation)
+    return "write" if verb in _WRITES else verb
 
 
 def _knowledge(record: ChangeRecord) -> tuple[int, int, int]:

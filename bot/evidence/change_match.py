@@ -96,11 +96,20 @@ def summarise(record: ChangeRecord, *, job_principals: Collection[str] = (),
         return special
     if not record.changes:
         return _operation_line(record)
-    primary = min(record.changes, key=lambda c: _SALIENCE.index(change_tag(c, record.kind))
-                  if change_tag(c, record.kind) in _SALIENCE else len(_SALIENCE))
+    primary = by_salience(record.changes, record.kind)[0]
     line = _change_line(primary)
+    if record.kind not in (ResourceKind.JOB, ResourceKind.OTHER):
+        line = f"{_label(record.resource_id)} {line}"  # what the job depends on: say which one
     more = len(record.changes) - 1
     return f"{line} (+{more} more)" if more else line
+
+
+def by_salience(changes: Iterable[PropertyChange], kind: ResourceKind = ResourceKind.JOB) -> list[PropertyChange]:
+    """The changes, the most telling first (the one the one-line summary names), else in their order."""
+    def salience(change: PropertyChange) -> int:
+        tag = change_tag(change, kind)
+        return _SALIENCE.index(tag) if tag in _SALIENCE else len(_SALIENCE)
+    return sorted(changes, key=salience)
 
 
 def summarised(records: Iterable[ChangeRecord], *, job_principals: Collection[str] = (),
@@ -129,6 +138,12 @@ def _special(record: ChangeRecord, principals: set[str], roles: Mapping[str, str
         added = bool(record.changes) and all(c.before is None for c in record.changes)
         done = "removed" if removed else "added" if added else "changed"
         return f"Key Vault {vault} access policy{_policy_owner(record.changes, principals)} {done}"
+    identities = _removed_identities(record.changes)
+    if identities:
+        others = sum(1 for c in record.changes if not c.path.lower().startswith("identity"))
+        names = ", ".join(identities)
+        line = f"user-assigned {'identities' if len(identities) > 1 else 'identity'} {names} removed"
+        return f"{line} (+{others} more)" if others else line
     if verb in LIFECYCLE_VERBS and record.kind == ResourceKind.JOB:
         past = {"start": "started", "stop": "stopped", "suspend": "suspended", "resume": "resumed"}[verb]
         return f"job {name} {past} by hand"
@@ -139,6 +154,24 @@ def _special(record: ChangeRecord, principals: set[str], roles: Mapping[str, str
     if is_deletion(record) and not record.changes:
         return f"{_label(record.resource_id)} deleted"
     return None
+
+
+def _removed_identities(changes: Sequence[PropertyChange]) -> list[str]:
+    """Names of the user-assigned identities a job write took away: one path per identity, or the whole
+    `identity.userAssignedIdentities` map gone (a PUT without it), or the ids missing from the new map."""
+    names: list[str] = []
+    for change in changes:
+        segments = _segments(change.path)
+        keys = [s.name.lower() for s in segments if isinstance(s, Key)]
+        if keys[:2] != ["identity", "userassignedidentities"]:
+            continue
+        if len(keys) == 3 and change.after is None and change.before is not None:
+            names.append(_name(next(s.name for s in segments[2:] if isinstance(s, Key))))
+        elif len(keys) == 2 and isinstance(change.before, Mapping):
+            after = change.after if isinstance(change.after, Mapping) else {}
+            gone = {k.lower() for k in change.before} - {k.lower() for k in after}
+            names.extend(_name(k) for k in change.before if k.lower() in gone)
+    return sorted(set(names))
 
 
 def _policy_owner(changes: Sequence[PropertyChange], principals: set[str]) -> str:
@@ -186,12 +219,25 @@ def _change_line(change: PropertyChange) -> str:
     whole = isinstance(before, Mapping | list) or isinstance(after, Mapping | list)
     if before == NOT_RECORDED:
         # A PATCH body says what it set, not what was there: name the setting, never a made-up before.
-        return f"{label} set" if whole else f"{label} set to {_short(after)}"
+        return f"{_list_label(change.path, after) or label} set" if whole else f"{label} set to {_short(after)}"
     if before is None and whole:
         return f"{label} added"
     if after is None and whole:
         return f"{label} removed"
     return f"{label} {_short(before)} → {_short(after)}"
+
+
+def _list_label(path: str, value: Any) -> str | None:
+    """`…scale.rules` set to a list of named rules -> `scale rule labels-queue` (`scale rules a, b`)."""
+    segments = _segments(path)
+    last = segments[-1] if segments else None
+    if not isinstance(last, Key) or not isinstance(value, list) or not value:
+        return None
+    noun = _NOUNS.get(last.name.lower())
+    names = [str(v.get("name")) for v in value if isinstance(v, Mapping) and v.get("name")]
+    if noun is None or len(names) != len(value):
+        return None
+    return f"{noun}{'s' if len(names) > 1 else ''} {', '.join(names)}"
 
 
 def _path_label(path: str) -> str:

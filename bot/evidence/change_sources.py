@@ -63,7 +63,9 @@ def activity_records(rows: Iterable[Mapping[str, Any]], *,
         if verb == "write" and event.kind == ResourceKind.ROLE_ASSIGNMENT:
             records.append(event.record(_created(event.body("requestbody"))))
         elif verb == "write" and _access_policy(event):
-            records.append(event.record(_access_policy_changes(event)))
+            # …/vaults/kv/accessPolicies/remove names the kind of edit; what changed is the vault.
+            vault = re.sub(r"/accesspolicies/[^/]*/?$", "", event.resource_id, flags=re.IGNORECASE)
+            records.append(replace(event, resource_id=vault).record(_access_policy_changes(event)))
         elif verb == "write":
             body, before = event.body("requestbody"), states.get(key)
             records.append(event.record(_write_changes(before, body, complete.get(key, False))))
@@ -116,9 +118,12 @@ def _graph_record(row: Mapping[str, Any]) -> ChangeRecord | None:
     if change_type.lower() == "update" and not changes:
         return None  # only the platform's own bookkeeping changed (provisioningState Updating -> Succeeded)
     caller = _text(attributes.get("changedBy"))
+    # An update names the ARM operation behind it where Resource Graph recorded one (`Microsoft.App/jobs/write`):
+    # the same operation the Activity Log names, so a job write reads as a job write whichever source saw it.
+    operation = (_text(attributes.get("operation")) if change_type.lower() == "update" else None) or change_type
     record = ChangeRecord(
         time=_time(attributes.get("timestamp")), resource_id=target, kind=resource_kind(target),
-        operation=change_type, caller=caller, caller_kind=caller_kind(caller, _text(attributes.get("changedByType"))),
+        operation=operation, caller=caller, caller_kind=caller_kind(caller, _text(attributes.get("changedByType"))),
         source=ChangeSource.RESOURCE_GRAPH, changes=tuple(changes), client=_text(attributes.get("clientType")))
     return replace(record, what=summarise(record))
 

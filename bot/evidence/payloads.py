@@ -54,6 +54,9 @@ class FailuresEvidence:
     last_success: datetime | None
     executions: tuple[ExecutionSummary, ...]
     logs_error: str | None = omitted_when_none()
+    # Stopped executions are not successes: how many, and who stopped the job where the Activity Log says.
+    stopped: int | None = omitted_when_none()
+    stopped_by: str | None = omitted_when_none()
 
 
 # --- retries ---------------------------------------------------------------------------------------

@@ -48,3 +48,11 @@ def _value(value: Any) -> str:
         return "(none)"
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
     return text if len(text) <= _VALUE_MAX else text[: _VALUE_MAX - 1] + "…"
+
+
+def owner_guidance(job_name: str, fallback: str | None) -> str:
+    """What to do when a job has no owner: who hears about it meanwhile, and how to name one."""
+    meanwhile = (f"meanwhile its alerts go to {fallback}" if fallback
+                 else "meanwhile nobody is paged for it (set JOBBOT_ALERT_CHANNEL or slack.alert_channel)")
+    return (f"no owner set: tag the job `owner` (or `oncall`), or set `jobs.{job_name}.owners.primary` in "
+            f"jobbot.yaml; {meanwhile}")

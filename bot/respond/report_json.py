@@ -37,7 +37,8 @@ def report_to_dict(report: TriageReport) -> dict[str, Any]:
         "runbook": None if report.runbook is None else {
             "id": report.runbook.id, "title": report.runbook.title, "steps": list(report.runbook.steps)},
         "owners": None if report.owners is None else {
-            "primary": report.owners.primary, "escalation": list(report.owners.escalation)},
+            "primary": report.owners.primary, "escalation": list(report.owners.escalation),
+            **({"fallback": report.owners.fallback} if report.owners.fallback else {})},
         "evidence_complete": report.evidence_complete,
     }
 

@@ -6,7 +6,7 @@ from bot.evidence.change_revert import revert_commands_for
 from bot.evidence.payloads import FailuresEvidence
 from bot.evidence.rows import iso
 from bot.model import NO_ROLLBACK_CAUSES, CheckStatus, TriageReport
-from bot.respond.change_lines import diff_lines, provenance
+from bot.respond.change_lines import diff_lines, owner_guidance, provenance
 
 MARKS = {
     CheckStatus.OK: "ok  ",
@@ -56,9 +56,12 @@ def render_text(report: TriageReport) -> str:
     if report.runbook:
         lines += ["", f"RUNBOOK  {report.runbook.title}"]
         lines += [f"  {i}. {step}" for i, step in enumerate(report.runbook.steps, 1)]
-    if report.owners:
-        chain = " -> ".join(report.owners.escalation)
-        lines += ["", f"OWNERS  {report.owners.primary or 'unknown'}" + (f"  (escalation: {chain})" if chain else "")]
+    owners = report.owners
+    if owners and (owners.primary or owners.escalation):
+        chain = " -> ".join(owners.escalation)
+        lines += ["", f"OWNERS  {owners.primary or 'no primary'}" + (f"  (escalation: {chain})" if chain else "")]
+    else:
+        lines += ["", "OWNERS  " + owner_guidance(report.job.name, owners.fallback if owners else None)]
     if not report.evidence_complete:
         lines += ["", "Evidence is incomplete: see the checks marked ERR."]
     return "\n".join(lines) + "\n"

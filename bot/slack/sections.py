@@ -28,7 +28,7 @@ from bot.evidence.change_revert import revert_commands_for
 from bot.evidence.payloads import ConsoleEvidence, ExecutionSummary, ExitCodesEvidence, FailuresEvidence, QueueEvidence
 from bot.evidence.rows import iso
 from bot.model import NO_ROLLBACK_CAUSES, Cause, CheckResult, CheckStatus, TriageReport
-from bot.respond.change_lines import diff_lines
+from bot.respond.change_lines import diff_lines, owner_guidance
 from bot.respond.links import iso_interval, log_analytics_url, portal_url
 from bot.slack.kit import block_dict, section
 from bot.slack.limits import (
@@ -154,7 +154,12 @@ def owners_block(report: TriageReport) -> dict[str, Any]:
     owners = report.owners
     label = ":busts_in_silhouette: *Owners:*"
     if owners is None or (not owners.primary and not owners.escalation):
-        return section(f"{label} _unknown: no owner in the catalog or the job's tags_", block_id="jobbot.owners")
+        fallback = owners.fallback if owners else None
+        # A channel id becomes a link to the channel; the marker keeps it out of the escaping.
+        where = f"<#{fallback}>" if fallback and fallback[:1] in "CG" and fallback.isalnum() else escape(fallback or "")
+        guidance = escape(owner_guidance(report.job.name, "@@where@@" if fallback else None)).replace("@@where@@",
+                                                                                                     where)
+        return section(f"{label} _{guidance}_", block_id="jobbot.owners")
     text = f"{label} {mention(owners.primary) if owners.primary else '_no primary owner_'}"
     if owners.escalation:
         text += " · escalation: "

@@ -193,6 +193,12 @@ def _no_failures(f: _Findings, total: int, running: int, when: str) -> Verdict:
     if f.failed("queue_depth"):
         return Verdict(Cause.UNKNOWN, Confidence.LOW,
                        f"Nothing fails, but {depth} messages wait and only {running} executions run.")
+    stopped = f.found("failures", FailuresEvidence)
+    if stopped and stopped.stopped:
+        who = f" (the job was stopped by {stopped.stopped_by})" if stopped.stopped_by else ""
+        return Verdict(Cause.UNKNOWN, Confidence.LOW,
+                       f"No execution failed {when}, but {stopped.stopped} of {total} were stopped{who}: stopped work "
+                       "did not complete, and a stop can leave event scaling off.")
     if total == 0:
         return Verdict(Cause.HEALTHY, Confidence.MEDIUM, f"No executions {when} and no work waiting.")
     return Verdict(Cause.HEALTHY, Confidence.HIGH, f"All {total} executions {when} succeeded or are running.")

@@ -7,15 +7,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.errors import UpstreamError
+from bot.errors import JobbotError, UpstreamError
 from bot.evidence import executions as ex
+from bot.evidence.activity import parse_activity
+from bot.evidence.deadline import best_effort
 from bot.evidence.payloads import ExecutionSummary, FailuresEvidence
 from bot.evidence.rows import iso, rows_by
 from bot.evidence.sources import Sources
-from bot.model import CheckResult, CheckStatus, Execution
+from bot.model import CheckResult, CheckStatus, Execution, ExecutionStatus
 
 NAME = "failures"
-NEEDS = ("executions", "query:failed_executions")  # the upstream reads it makes (prefetched together)
+# The upstream reads it makes (prefetched together); the Activity Log says who stopped the job.
+NEEDS = ("executions", "query:failed_executions", "query:config_changes")
 _SHOWN = 10
 
 
@@ -32,6 +35,8 @@ async def run(sources: Sources) -> CheckResult:
 
     failed = ex.failed(recent)
     last_success = _last_success(history)
+    stopped = [e for e in recent if e.status is ExecutionStatus.STOPPED]
+    stopped_by = await _who_stopped(sources) if stopped else None
     data = FailuresEvidence(
         total=len(recent),
         failed=len(failed),
@@ -41,9 +46,17 @@ async def run(sources: Sources) -> CheckResult:
         last_success=last_success,
         executions=tuple(_describe(e, per_execution.get(e.name)) for e in recent[:_SHOWN]),
         logs_error=log_note.strip(" ()") or None,
+        stopped=len(stopped) or None,
+        stopped_by=stopped_by,
     )
+    stop_note = ""
+    if stopped:
+        stop_note = f"; {len(stopped)} stopped" + (f" (the job was stopped by {stopped_by})" if stopped_by else "")
     if not recent:
         return CheckResult(NAME, CheckStatus.WARN, "No executions ran in the window." + log_note, data)
+    if not failed and stopped:
+        return CheckResult(NAME, CheckStatus.WARN, f"No execution in the window failed{stop_note}: stopped work did "
+                           "not complete." + log_note, data)
     if not failed:
         return CheckResult(NAME, CheckStatus.OK, f"All {len(recent)} executions in the window succeeded or are running."
                            + log_note, data)
@@ -53,7 +66,18 @@ async def run(sources: Sources) -> CheckResult:
     summary = f"{len(failed)} of {len(recent)} executions in the window failed"
     if last_success:
         summary += f"; last success {iso(last_success)}"
-    return CheckResult(NAME, status, summary + "." + log_note, data)
+    return CheckResult(NAME, status, summary + stop_note + "." + log_note, data)
+
+
+async def _who_stopped(sources: Sources) -> str | None:
+    """Who last stopped the job (or one of its executions) by hand, as the Activity Log says; None if unknown."""
+    try:
+        rows = await best_effort(sources.query("config_changes"))
+    except JobbotError:
+        return None
+    stops = [e for e in parse_activity(rows.rows if rows else ()) if e.succeeded and e.caller
+             and e.operation.upper().endswith("/STOP/ACTION")]
+    return stops[0].caller if stops else None
 
 
 def _last_success(history: Sequence[Execution]) -> datetime | None:
