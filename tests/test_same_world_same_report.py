@@ -124,12 +124,7 @@ def tied_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LogSt
         store.close()
 
 
-@pytest.mark.parametrize("name", [
-    "failed_executions", "exit_codes", "platform_errors",
-    pytest.param("console_errors", marks=pytest.mark.xfail(strict=True, reason=(
-        "kql/console_errors.kql (owned elsewhere): arg_max(TimeGenerated, Log) picks Sample arbitrarily "
-        "on a tie in time, and `top 30 by Count desc` cuts ties arbitrarily"))),
-])
+@pytest.mark.parametrize("name", ["failed_executions", "exit_codes", "platform_errors", "console_errors"])
 def test_ties_are_broken_in_the_query_not_by_storage_order(name: str, tied_stores: list[LogStore]) -> None:
     """Which rows survive a cut, which message arg_max picks and the order inside make_set must not
     depend on the order rows are stored in: the same rows come back (as a set) for every seed."""

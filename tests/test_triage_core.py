@@ -129,8 +129,9 @@ async def test_dependency_failures_offer_no_rollback() -> None:
     history = [execution(f"f{i}", "Failed", 5 * i + 1) for i in range(4)] + [execution("ok", "Succeeded", 50)]
     logs = FakeLogs({
         "exit_codes": [{"ExitCode": 1, "Count": 4, "Executions": 4, "LastSeen": NOW}],
-        "console_errors": [{"Signature": "could not connect to server: Connection refused (db:#)", "Count": 8,
-                            "Executions": 4, "FirstSeen": NOW, "LastSeen": NOW}],
+        "console_errors": [{"TimeGenerated": NOW - timedelta(minutes=5 * i), "ReplicaName": f"orders-processor-f{i}-r1",
+                            "ExecutionName": f"orders-processor-f{i}", "Stream": "stderr",
+                            "Log": "could not connect to server: Connection refused (db:5432)"} for i in range(4)],
     })
     report = await triage(JobSpec("orders-processor"), HOUR, readers(FakeJobs([make_job()], history), logs),
                           FixedClock(NOW))
