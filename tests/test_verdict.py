@@ -531,3 +531,24 @@ def test_saturation_names_the_change_that_cut_capacity() -> None:
     cut = SuspectedChange(CHANGE_AT, "pipeline", "MICROSOFT.APP/JOBS/WRITE", "maxExecutions 20 → 2")
     v = verdict(failures(total=10, running=10), queue(600, running=10, max_executions=10), changes(cut, diff=()))
     assert v.cause is Cause.SATURATION and v.suspected_change == cut and v.rollback_candidate is None
+
+
+def test_the_runtime_running_out_of_memory_is_oom_even_without_137() -> None:
+    heap = "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"
+    v = verdict(failures(total=6, failed=6), exit_codes((134, 6)), console((heap, "memory", 6, 6)),
+                memory(0.97, CheckStatus.WARN))
+    assert (v.cause, v.confidence) == (Cause.OOM, Confidence.HIGH)
+    assert v.summary == (f"6 of 6 executions in the last hour failed with exit code 134 (meaning of 134); the "
+                         f"runtime ran out of memory: {heap}; peak memory reached 97% of the limit.")
+    unconfirmed = verdict(failures(total=6, failed=6), exit_codes((1, 6)), console((heap, "memory", 6, 6)))
+    assert (unconfirmed.cause, unconfirmed.confidence) == (Cause.OOM, Confidence.MEDIUM)
+    # A workload that exits 3 after logging MemoryError decided to stop: not the allocator's verdict.
+    assert verdict(failures(total=6, failed=6), exit_codes((3, 6)),
+                   console(("MemoryError", "memory", 6, 6))).cause is not Cause.OOM
+
+
+def test_a_workload_reading_a_queue_that_does_not_exist_is_a_scaler_failure() -> None:
+    gone = "azure.core.exceptions.ResourceNotFoundError: The specified queue does not exist. ErrorCode:QueueNotFound"
+    v = verdict(failures(total=4, failed=4), exit_codes((1, 4)), console((gone, "event-source", 4, 4)))
+    assert (v.cause, v.confidence) == (Cause.SCALER_FAILURE, Confidence.HIGH)
+    assert v.summary.endswith(f"the event source the job reads does not exist: {gone}.")

@@ -34,6 +34,8 @@ E = TypeVar("E")
 # Failures that could not be read count as none here; `_cause` says so when nothing else names a cause.
 NO_EXECUTIONS = FailuresEvidence(0, 0, 0, 0, None, None, ())
 
+# Exit codes a runtime uses when its own allocator gives up: 1 (Python, Java, .NET), 2 (Go), 134 (Node abort).
+RUNTIME_OOM_EXIT_CODES = frozenset({1, 2, 134})
 # A failure share under this, with the rest succeeding, is "some messages", not "the code".
 POISON_SHARE = 0.5
 
@@ -136,6 +138,20 @@ def _failure_shape(f: _Findings, failed: int, total: int, succeeded: int, of_tot
     dead_letter = (queue.dead_letter or 0) if queue else 0
     exit_text = f" with exit code {code.code} ({code.meaning})" if code else ""
 
+    out_of_memory = [s for s in signatures if s.kind == "memory"]
+    if out_of_memory and (code is None or code.code in RUNTIME_OOM_EXIT_CODES):
+        # The runtime's own allocator gave up (JavaScript heap, MemoryError …) before the kernel's 137.
+        memory = f.found("memory", MemoryEvidence)
+        near_limit = f.status("memory") is CheckStatus.WARN
+        peak = f"; peak memory reached {memory.ratio:.0%} of the limit" if memory and memory.ratio else ""
+        return Verdict(Cause.OOM, Confidence.HIGH if near_limit else Confidence.MEDIUM,
+                       f"{of_total} failed{exit_text}; the runtime ran out of memory: "
+                       f"{out_of_memory[0].signature[:160]}{peak}.")
+    missing_source = [s for s in signatures if s.kind == "event-source"]
+    if missing_source:
+        return Verdict(Cause.SCALER_FAILURE, Confidence.HIGH,
+                       f"{of_total} failed{exit_text}; the event source the job reads does not exist: "
+                       f"{missing_source[0].signature[:160]}.")
     if identity:
         return Verdict(Cause.IDENTITY, Confidence.MEDIUM,
                        f"{of_total} failed; the workload is refused access: {identity[0].signature[:160]}")
