@@ -46,7 +46,7 @@ def test_triage_in_text_format_prints_the_verdict_the_checks_and_the_runbook(tmp
     assert "VERDICT  oom  (confidence high)" in out
     assert "12 of 14 executions in the last hour failed; 12 were killed with exit code 137" in out
     assert ("suspected change at 2026-11-28T09:02:07Z by deployer@contoso.com: image contoso.azurecr.io/orders:1.4.2"
-            " -> contoso.azurecr.io/orders:1.5.0") in out
+            " → contoso.azurecr.io/orders:1.5.0") in out
     assert "rollback candidate: contoso.azurecr.io/orders:1.4.2 (last success 2026-11-28T09:04:18Z)" in out
     assert re.search(r"\[FAIL\] queue_depth +1520 messages in stordersprod/orders", out)
     assert "orders-processor-ttiz3           Failed     start 2026-11-28T09:51:57Z  exit 137" in out

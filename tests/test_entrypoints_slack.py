@@ -130,7 +130,7 @@ def test_queue_compares_the_depth_with_the_scale_target(bot: SlackBot) -> None:
 def test_changes_names_who_changed_the_image_and_when(bot: SlackBot) -> None:
     checking(bot.command(f"changes {JOB}", token="changes"))
     shown = report_text(bot.update_with("*config_changes* —"))
-    assert f"by deployer@contoso.com: image {GOOD} -&gt; {BAD}" in shown
+    assert f"by deployer@contoso.com: image {GOOD} → {BAD}" in shown
     assert "2026-11-28T09:02:07Z MICROSOFT.APP/JOBS/WRITE by deployer@contoso.com" in shown
 
 
