@@ -96,7 +96,7 @@ def rolled_back(rig: Rig) -> None:
 
 async def test_rechecks_post_not_recovered_then_recovered_in_the_thread(rig: Rig) -> None:
     c = checklist()
-    assert await rig.feature.service.click(ActionId.DONE, f"{c.id}/apply", "U0OWNER", CHANNEL, None) == "ok"
+    assert await rig.feature.service.click(ActionId.DONE, f"{c.id}/apply", "U0OWNER", CHANNEL, None, rig.ts) == "ok"
     rig.clock.advance(timedelta(minutes=4))
     assert await rig.feature.run_due_timers() == 0, "nothing is due before +5 min"
 
@@ -125,8 +125,8 @@ async def test_rechecks_post_not_recovered_then_recovered_in_the_thread(rig: Rig
 
 async def test_undoing_the_rollback_step_cancels_its_rechecks(rig: Rig) -> None:
     c = checklist()
-    await rig.feature.service.click(ActionId.DONE, f"{c.id}/apply", "U0OWNER", CHANNEL, None)
-    await rig.feature.service.click(ActionId.UNDO, f"{c.id}/apply", "U0OWNER", CHANNEL, None)
+    await rig.feature.service.click(ActionId.DONE, f"{c.id}/apply", "U0OWNER", CHANNEL, None, rig.ts)
+    await rig.feature.service.click(ActionId.UNDO, f"{c.id}/apply", "U0OWNER", CHANNEL, None, rig.ts)
     rig.clock.advance(timedelta(minutes=31))
     assert await rig.feature.run_due_timers() == 0
     assert rig.thread() == []
@@ -141,7 +141,7 @@ async def test_another_features_timers_are_handed_back_untouched(rig: Rig) -> No
 
 async def test_a_non_owner_is_refused_privately_and_nothing_changes(rig: Rig) -> None:
     c = checklist()
-    outcome = await rig.feature.service.click(ActionId.DONE, f"{c.id}/apply", "U0STRANGER", CHANNEL, None)
+    outcome = await rig.feature.service.click(ActionId.DONE, f"{c.id}/apply", "U0STRANGER", CHANNEL, None, rig.ts)
     assert outcome == "refused"
     refusal = rig.slack.ephemerals[-1]
     assert refusal["user"] == "U0STRANGER" and "needs an owner's approval" in refusal["text"]
@@ -152,7 +152,7 @@ async def test_a_non_owner_is_refused_privately_and_nothing_changes(rig: Rig) ->
 async def test_owner_lookups_are_cached_and_shared_by_concurrent_clicks(rig: Rig) -> None:
     c = checklist()
     service = rig.feature.service
-    await asyncio.gather(*(service.click(action, f"{c.id}/{step}", "U0OWNER", CHANNEL, None)
+    await asyncio.gather(*(service.click(action, f"{c.id}/{step}", "U0OWNER", CHANNEL, None, rig.ts)
                            for action, step in ((ActionId.DONE, "apply"), (ActionId.DONE, "intake"),
                                                 (ActionId.SKIP, "lead"), (ActionId.DONE, "target"))))
     assert len(rig.slack.calls_to("usergroups.users.list")) == 1

@@ -81,7 +81,7 @@ def test_sigterm_ends_serve_within_5_s_with_a_request_in_flight(tmp_path: Path, 
     threading.Thread(target=read, daemon=True).start()
     try:
         assert ready.wait(60), "".join(lines)[-2000:]
-        port = int(re.search(r"http://127\.0\.0\.1:(\d+)", "".join(lines)).group(1))  # type: ignore[union-attr]
+        port = uvicorn_port(lines)
         # Half a request: headers promise 1000 bytes, 10 arrive; the handler waits on the body.
         hung = socket.create_connection(("127.0.0.1", port))
         hung.sendall(b"POST /alerts/azure-monitor?token=alert-token-6c1f0e2b9a HTTP/1.1\r\nHost: x\r\n"
@@ -168,7 +168,7 @@ def test_socket_mode_serves_no_http_slack_route_and_ends_within_5_s_on_sigterm(t
         try:
             assert ready.wait(60), "".join(lines)[-2000:]
             assert seen[:1] == ["connected"], "Socket Mode connected"
-            port = int(re.search(r"http://127\.0\.0\.1:(\d+)", "".join(lines)).group(1))  # type: ignore[union-attr]
+            port = uvicorn_port(lines)
             body = b"token=x&command=%2Fjobbot&text=help&user_id=U0X&channel_id=C0X"
             answer = httpx.post(f"http://127.0.0.1:{port}/slack/events", content=body, trust_env=False,
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -184,3 +184,9 @@ def test_socket_mode_serves_no_http_slack_route_and_ends_within_5_s_on_sigterm(t
             if child.poll() is None:
                 child.kill()
                 child.wait()
+
+
+def uvicorn_port(lines: list[str]) -> int:
+    """The port uvicorn bound (the start-up summary before it names the configured one, which may be 0)."""
+    running = next(line for line in lines if "Uvicorn running on" in line)
+    return int(re.search(r"http://127\.0\.0\.1:(\d+)", running).group(1))  # type: ignore[union-attr]
