@@ -20,6 +20,9 @@ from bot.model import TriageReport
 from bot.respond.report_store import report_from_store, report_to_store
 from bot.store import StaleVersion, Store
 
+# Retry jitter from a generator of its own: the global `random` state belongs to whoever seeded it.
+_JITTER = random.Random()
+
 THREAD_KIND = "alerts.thread"
 GROUP_KIND = "alerts.group"
 ALERT_KIND = "alerts.alert"  # alert id -> its thread, written once
@@ -99,7 +102,7 @@ class AlertRecords:
                 if attempt == _RETRIES:
                     raise
                 # Jittered backoff, so racing writers stop colliding in lockstep.
-                await asyncio.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+                await asyncio.sleep(_JITTER.uniform(0, 0.002 * 2 ** min(attempt, 6)))
         raise AssertionError("unreachable")
 
     async def save_report(self, key: str, report: TriageReport) -> None:

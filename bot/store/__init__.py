@@ -43,6 +43,9 @@ from bot.store.engine import (
 from bot.store.redact import redact
 from bot.store.schema import as_dict, claims, meta, records, timers
 
+# Retry jitter from a generator of its own: the global `random` state belongs to whoever seeded it.
+_JITTER = random.Random()
+
 PING_TIMEOUT_S = 1.5  # /readyz must fail within 2 s when the database hangs
 
 __all__ = [
@@ -256,7 +259,7 @@ class Records:
                 if attempt == retries:
                     raise
                 # Jittered backoff, so racing writers stop colliding in lockstep.
-                await asyncio.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+                await asyncio.sleep(_JITTER.uniform(0, 0.002 * 2 ** min(attempt, 6)))
         raise AssertionError("unreachable")
 
     async def delete(self, kind: str, key: str) -> bool:
