@@ -21,10 +21,11 @@ import time
 from pathlib import Path
 
 import httpx
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _harness import percentile, slowed_scenario  # noqa: E402
 
 from bot.config import parse_config  # noqa: E402
 from bot.server import create_app  # noqa: E402
@@ -35,19 +36,6 @@ from tests.support.slack_requests import sign, slash_command_body  # noqa: E402
 
 SECRET = "bench-signing-secret-0123456789"
 SCENARIO = ROOT / "scenarios" / "oom-after-image-change.yaml"
-
-
-def slow_world(latency_ms: int) -> Path:
-    world = yaml.safe_load(SCENARIO.read_text())
-    world["faults"] = [{"target": t, "path": "/", "latency_ms": latency_ms} for t in ("arm", "logs", "queue")]
-    path = Path(tempfile.mkdtemp(prefix="jobbot-ack-")) / "slow.yaml"
-    path.write_text(yaml.safe_dump(world, sort_keys=False))
-    return path
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def fire(url: str, slack: FakeSlack, count: int) -> tuple[list[float], list[float]]:
@@ -84,7 +72,7 @@ def main() -> None:
     async def run() -> tuple[list[float], list[float], int]:
         async with FakeSlack() as slack:
             settings = Settings(slack_bot_token="xoxb-bench", slack_signing_secret=SECRET,
-                                slack_api_url=slack.api_url, scenario=slow_world(args.latency_ms),
+                                slack_api_url=slack.api_url, scenario=slowed_scenario(SCENARIO, args.latency_ms),
                                 database_url=f"sqlite:///{tmp / 'bench.db'}")
             loop = asyncio.get_running_loop()
             with served(create_app(settings, config)) as url:

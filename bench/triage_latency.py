@@ -13,7 +13,8 @@ The change-evidence reads (issue 10: Resource Graph `resourcechanges`, the job i
 assignments, the environment's resource) are in the scenario and in the triage: through the checks that
 need them once a check does, until then through a probe check that needs `changes:resourcegraph`,
 `changes:roles` and `resource:environment`. They depend on the job only, so they join the same
-concurrent round and the floor stays the same.
+concurrent round and the floor stays the same. The workspace named by customer id only is located through
+Resource Graph (for the report's links) after the environment, beside the queries: the floor stays too.
 
 Usage: python bench/triage_latency.py [--arm-ms 300] [--logs-ms 600] [--queue-ms 200] [--runs 5]
 """
@@ -22,11 +23,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -35,6 +33,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _harness import start_emulator, written  # noqa: E402
 
 from bot.azure.credentials import StaticTokenCredential  # noqa: E402
 from bot.azure.endpoints import Endpoints  # noqa: E402
@@ -52,6 +52,8 @@ SCENARIO = ROOT / "scenarios" / "oom-after-image-change.yaml"
 
 
 PRINCIPAL = "6f1c2c55-5b0a-4f8e-9a44-2f5a8d3c9e01"
+WORKSPACE = ("/subscriptions/{sub}/resourceGroups/rg-monitoring/providers/Microsoft.OperationalInsights/"
+             "workspaces/law-bench")
 CHANGE_NEEDS = ("changes:resourcegraph", "changes:roles", "resource:environment")
 
 
@@ -69,6 +71,12 @@ def with_change_evidence(data: dict) -> dict:
                        "-b874-0445c86b69e6", "principalId": PRINCIPAL, "principalType": "ServicePrincipal",
                        "scope": scope},
     }]
+    # The workspace, known to the environment by customer id only: located through Resource Graph beside the
+    # queries (issue 17 item 7), so the report has its Log Analytics links.
+    data.setdefault("resources", []).append({
+        "id": WORKSPACE.format(sub=data["subscription"]), "name": "law-bench",
+        "type": "Microsoft.OperationalInsights/workspaces", "location": "westeurope",
+        "properties": {"customerId": data["workspace_id"]}})
     data["resource_changes"] = [{
         "properties": {
             "targetResourceId": job["id"],
@@ -106,27 +114,7 @@ def scenario_with_latency(arm_ms: int, logs_ms: int, queue_ms: int) -> Path:
         {"target": "logs", "path": "/query", "latency_ms": logs_ms},
         {"target": "queue", "path": "/", "latency_ms": queue_ms},
     ]
-    out = Path(tempfile.mkdtemp(prefix="jobbot-bench-")) / "scenario.yaml"
-    out.write_text(yaml.safe_dump(data, sort_keys=False))
-    return out
-
-
-def start_emulator(path: Path) -> tuple[subprocess.Popen[str], str, str]:
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "emulator", "--scenario", str(path)],
-                               stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    assert process.stdout is not None
-    url = ca = ""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (url and ca):
-        line = process.stdout.readline()
-        if match := re.search(r"ARM base URL\s+(\S+)", line):
-            url = match.group(1)
-        if match := re.search(r"CA file\s+(\S+)", line):
-            ca = match.group(1)
-    if not (url and ca):
-        process.kill()
-        raise SystemExit("the emulator did not start")
-    return process, url, ca
+    return written(data)
 
 
 async def measure(url: str, ca: str, runs: int) -> tuple[list[float], list[float]]:
@@ -152,6 +140,7 @@ async def measure(url: str, ca: str, runs: int) -> tuple[list[float], list[float
                 assert report.evidence_complete, [c.summary for c in report.checks if c.status == "error"]
                 probe = [c for c in report.checks if c.name == "change_reads"]
                 assert not probe or probe[0].summary == "1 changes, 1 role assignments", probe
+                assert report.workspace_resource_id, "the workspace was located for the report's links"
     return cold, warm
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # Commands that only read: with no rules, anyone in an allowed channel may run them.
@@ -22,12 +22,21 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class AccessRules:
+    """The `access:` section, typed: the channels commands may run in (None: any), and per-command rules."""
+
+    channels: frozenset[str] | None = None
+    commands: Mapping[str, Rule] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     allowed: bool
     reason: str = ""
 
 
-def parse_rules(access: Mapping[str, Any] | None) -> tuple[frozenset[str] | None, dict[str, Rule]]:
+def parse_rules(access: Mapping[str, Any] | None) -> AccessRules:
+    """The `access:` mapping (as validated by the config schema) as typed rules."""
     access = access or {}
     channels = access.get("channels")
     rules = {
@@ -38,12 +47,13 @@ def parse_rules(access: Mapping[str, Any] | None) -> tuple[frozenset[str] | None
         )
         for name, rule in (access.get("commands") or {}).items()
     }
-    return (frozenset(channels) if channels is not None else None), rules
+    return AccessRules(frozenset(channels) if channels is not None else None, rules)
 
 
 class AccessPolicy:
-    def __init__(self, access: Mapping[str, Any] | None, members: MembersLookup) -> None:
-        self._channels, self._rules = parse_rules(access)
+    def __init__(self, access: AccessRules | Mapping[str, Any] | None, members: MembersLookup) -> None:
+        rules = access if isinstance(access, AccessRules) else parse_rules(access)
+        self._channels, self._rules = rules.channels, rules.commands
         self._members = members
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
 

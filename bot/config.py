@@ -9,8 +9,11 @@ from typing import Any
 
 import yaml
 
-from bot.config_schema import ConfigFile, ValidationError, problems_of
+from bot.access import AccessRules, parse_rules
+from bot.config_schema import ConfigFile, Review, ValidationError, problems_of
 from bot.errors import ConfigError
+from bot.model import Owners
+from bot.owners import ConfiguredOwners, resolve_owners
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,10 +22,11 @@ class JobEntry:
     resource_group: str | None = None
     subscription: str | None = None
     channel: str | None = None
-    owners: Mapping[str, Any] = field(default_factory=dict)
+    owners: ConfiguredOwners | None = None  # None: nothing configured, the job's tags say
     runbooks: Mapping[str, str] = field(default_factory=dict)
     queue: Mapping[str, str] = field(default_factory=dict)  # where the event source is, if the rule can't say
     post_console_excerpts: bool = False
+    review: Mapping[str, Any] = field(default_factory=dict)  # per-job review overrides: only the keys set
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,22 +36,52 @@ class AlertsConfig:
     group_window_min: float = 30.0  # same rule + same job within this many minutes -> one thread
     escalate_after_min: float = 15.0  # per tier, unless the job's owners say otherwise
     lease_s: float = 60.0  # a replica's hold on an alert's work; after it, another replica takes over
+    flap_count: int = 3  # fired (resolving in between) this often within flap_window_min: flapping
+    flap_window_min: float = 30.0
+    incidents: bool = False  # opt-in: each firing alert then reads its job to see what it shares with others
+    incident_min_jobs: int = 3  # jobs sharing a dependency failing within incident_window_min: one incident
+    incident_window_min: float = 10.0
+    # Environment name (lower-cased) -> the Slack id paged once for an environment-wide incident there.
+    platform_owners: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class Config:
     subscriptions: tuple[str, ...] = ()
     workspace_id: str | None = None
+    # Workspace customer id (lower-cased GUID) -> its ARM id, for Log Analytics links (`logs.workspaces`).
+    workspaces: Mapping[str, str] = field(default_factory=dict)
     check_deadline_s: float = 4.0
+    reuse_reads_s: float = 30.0  # an answer from Azure serves other triages asking the same for this long
+    batch_window_ms: float = 50.0  # while several triages run, a query waits this long for other jobs' (0: off)
     alert_channel: str | None = None
     directory: Mapping[str, str] = field(default_factory=dict)  # owner names in tags -> Slack user/group ids
     jobs: Mapping[str, JobEntry] = field(default_factory=dict)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     audit_retention_days: int = 90  # audit rows older than this are pruned
-    raw: Mapping[str, Any] = field(default_factory=dict)  # sections owned by later features (access, alerts)
+    access: AccessRules = field(default_factory=AccessRules)
+    review: Review = field(default_factory=Review)
 
     def job(self, name: str) -> JobEntry | None:
         return self.jobs.get(name.lower())
+
+    def review_for(self, name: str) -> Review:
+        """The `review:` settings for one job: the global ones with the job's own overrides laid over them."""
+        entry = self.job(name)
+        if entry is None or not entry.review:
+            return self.review
+        return self.review.model_copy(update=dict(entry.review))
+
+    def owners_for(self, name: str, tags: Mapping[str, str]) -> Owners | None:
+        """Who owns job `name` and who comes next: its `owners` entry, else its tags, as Slack mentions."""
+        entry = self.job(name)
+        return resolve_owners(tags, entry.owners if entry else None, self.directory)
+
+    def escalate_after_min(self, name: str | None) -> float:
+        """Minutes per escalation tier for job `name`: its owners' own, else the `alerts:` default."""
+        entry = self.job(name) if name else None
+        own = entry.owners.escalate_after_min if entry and entry.owners else None
+        return own or self.alerts.escalate_after_min
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -77,10 +111,11 @@ def parse_config(raw: Any, origin: str = "config") -> Config:
             resource_group=entry.resource_group,
             subscription=entry.subscription,
             channel=entry.channel,
-            owners=entry.owners.model_dump(exclude_defaults=True),
+            owners=_owners(entry.owners.model_dump(exclude_defaults=True)),
             runbooks=dict(entry.runbooks),
             queue=dict(entry.queue),
             post_console_excerpts=entry.post_console_excerpts,
+            review={k: getattr(entry.review, k) for k in entry.review.model_fields_set},
         )
         for name, entry in parsed.jobs.items()
     }
@@ -88,12 +123,27 @@ def parse_config(raw: Any, origin: str = "config") -> Config:
     return Config(
         subscriptions=tuple(parsed.azure.subscriptions),
         workspace_id=parsed.azure.workspace_id,
+        workspaces=dict(parsed.logs.workspaces),
         check_deadline_s=float(parsed.azure.check_deadline_s),
+        reuse_reads_s=float(parsed.azure.reuse_reads_s),
+        batch_window_ms=float(parsed.azure.batch_window_ms),
         alert_channel=parsed.slack.alert_channel,
         directory={k.lower(): v for k, v in parsed.slack.user_groups.items()},
         jobs=jobs,
-        alerts=AlertsConfig(float(alerts.group_window_min), float(alerts.escalate_after_min), float(alerts.lease_s)),
+        alerts=AlertsConfig(float(alerts.group_window_min), float(alerts.escalate_after_min), float(alerts.lease_s),
+                            int(alerts.flap_count), float(alerts.flap_window_min), bool(alerts.incidents),
+                            int(alerts.incident_min_jobs),
+                            float(alerts.incident_window_min),
+                            {k.lower(): v for k, v in alerts.platform_owners.items()}),
         audit_retention_days=parsed.audit.retention_days,
-        # Sections read as plain mappings elsewhere (access) are the validated ones, defaults filled in.
-        raw={**raw, "access": parsed.access.model_dump()},
+        review=parsed.review,
+        access=parse_rules(parsed.access.model_dump()),
     )
+
+
+def _owners(configured: dict[str, Any]) -> ConfiguredOwners | None:
+    if not configured:
+        return None
+    after = configured.get("escalate_after_min")
+    return ConfiguredOwners(configured.get("primary"), tuple(configured.get("escalation") or ()),
+                            float(after) if after is not None else None)

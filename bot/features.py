@@ -14,6 +14,9 @@ from bot.feature_api import Endpoint as Endpoint
 from bot.feature_api import FeatureFactory
 from bot.feature_api import HttpRoute as HttpRoute
 from bot.feature_api import Services as Services
+from bot.packs.feature import build as evidence_packs
+from bot.reviews.feature import build as reviews
+from bot.status.feature import build as status_board
 
 # Routes are fixed when the app is created; the feature behind each is built at start-up.
 ROUTES: tuple[HttpRoute, ...] = (
@@ -23,4 +26,4 @@ ROUTES: tuple[HttpRoute, ...] = (
 
 def feature_factories() -> Sequence[FeatureFactory]:
     """The built-in features, in start order."""
-    return (checklists, alerts)
+    return (checklists, alerts, reviews, evidence_packs, status_board)

@@ -6,12 +6,12 @@ literal built by `quote`, and nothing else ever turns a value into query text. L
 query parameters, so `quote` is what keeps a value a value: it is safe for any input, and the tests
 check that Kusto.Language and the local engine (duckdb-kql) read every literal back unchanged.
 
-`split_rendered` is the inverse the local emulator uses to refuse anything that is not a canned
-query rendered by this module.
+Its inverse, which the local emulator uses to refuse anything that is not a canned query rendered
+by this module, lives with the emulator (`bot/emulator/kql_readback.py`).
 
 Azure Resource Graph has no `let` statement, so its queries are sent by `render_inline`: the file's
 code without its comment lines, each use of a parameter replaced by that parameter's literal (built by
-the same `quote`). `split_inlined` is its inverse, for the emulator's Resource Graph route.
+the same `quote`).
 """
 
 from __future__ import annotations
@@ -34,12 +34,13 @@ __all__ = [
     "KqlValue",
     "QueryFileError",
     "all_queries",
+    "code_lines",
     "load_query",
     "quote",
+    "quote_as",
     "render",
     "render_inline",
-    "split_inlined",
-    "split_rendered",
+    "substitute",
     "validate_job_name",
 ]
 
@@ -88,6 +89,30 @@ class CannedQuery:
         return _parse_returns(self.text)
 
     @property
+    def batch(self) -> str | None:
+        """How one query answers for several jobs at once, if it can (`// batch: <how>`): `jobs` — it takes a
+        `jobs` list and says each row's `JobName`; `lists` — its list parameters are merged and the caller
+        picks its own rows. Either way every `dynamic` parameter is a list that several asks merge."""
+        match = _BATCH_LINE_RE.search(self.text)
+        return match.group(1) if match else None
+
+    @property
+    def batched(self) -> bool:
+        """It takes several jobs at once by `jobs` and a `JobName` column."""
+        return self.batch == "jobs" and "jobs" in self.param_names
+
+    @property
+    def list_params(self) -> tuple[str, ...]:
+        return tuple(name for name, kind in self.params if kind == "dynamic")
+
+    @property
+    def row_cap(self) -> int | None:
+        """The `take N` / `top N` the query ends with: more rows than this were cut."""
+        code = " ".join(ln.strip() for ln in self.text.splitlines() if ln.strip() and not ln.strip().startswith("//"))
+        match = _ROW_CAP_RE.search(code)
+        return int(match["cap"]) if match else None
+
+    @property
     def order(self) -> tuple[tuple[str, bool], ...]:
         """The final ordering the query declares, as (column, descending), most significant first:
         the keys of its closing `sort by ... | take N` or `top N by ...` (Kusto's default is desc)."""
@@ -126,6 +151,8 @@ def _parse_params(name: str, text: str) -> tuple[tuple[str, str], ...]:
 
 
 _RETURNS_LINE_RE: Final = re.compile(r"^//\s*returns:(.*)$", re.MULTILINE)
+_BATCH_LINE_RE: Final = re.compile(r"^//\s*batch:\s*(jobs|lists)\b", re.MULTILINE)
+_ROW_CAP_RE: Final = re.compile(r"\|\s*(?:take|limit|top)\s+(?P<cap>\d+)[^|]*\Z")
 _FINAL_ORDER_RE: Final = re.compile(
     r"\|\s*(?:(?:sort|order)\s+by\s+(?P<sorted>[^|]+)\|\s*(?:take|limit)\s+\d+|top\s+\d+\s+by\s+(?P<top>[^|]+))\s*\Z"
 )
@@ -190,7 +217,7 @@ def all_queries() -> list[CannedQuery]:
 # lexers accept every other code point raw inside a double-quoted literal (checked for all of
 # Unicode). NUL is deliberately raw too: Kusto reads `\0` followed by digits as an octal escape
 # (`"\01"` is U+0001) while duckdb-kql reads `\0` as NUL, so the two would disagree.
-_STRING_ESCAPES: Final = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+STRING_ESCAPES: Final = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _STRING_ESCAPE_RE: Final = re.compile(r'[\\"\n\r\t]')
 _SURROGATE_RE: Final = re.compile("[\ud800-\udfff]")
 
@@ -204,7 +231,7 @@ _MICROSECOND: Final = timedelta(microseconds=1)
 def _quote_str(value: str) -> str:
     if _SURROGATE_RE.search(value):
         raise ValueError("string contains a lone surrogate, which is not valid Unicode text")
-    return '"' + _STRING_ESCAPE_RE.sub(lambda m: _STRING_ESCAPES[m.group()], value) + '"'
+    return '"' + _STRING_ESCAPE_RE.sub(lambda m: STRING_ESCAPES[m.group()], value) + '"'
 
 
 def _quote_datetime(value: datetime) -> str:
@@ -260,7 +287,7 @@ def _quote_dynamic(value: Sequence[object]) -> str:
 def quote(value: object) -> str:
     """`value` as a KQL literal that both Kusto and duckdb-kql read back unchanged.
 
-    str -> `"..."` (any text; see `_STRING_ESCAPES`), tz-aware datetime -> `datetime(...Z)` in UTC,
+    str -> `"..."` (any text; see `STRING_ESCAPES`), tz-aware datetime -> `datetime(...Z)` in UTC,
     bool -> `true`/`false`, int -> `long(N)`, float -> `real(x)`, timedelta -> `timespan(...)`,
     list/tuple of str -> `dynamic([...])`. Raises TypeError for any other type and ValueError for a
     value the type cannot hold (naive datetime, out-of-range number, lone surrogate).
@@ -283,7 +310,7 @@ def quote(value: object) -> str:
     raise TypeError(f"cannot turn a {type(value).__name__} into a KQL literal")
 
 
-def _quote_as(name: str, kusto_type: str, value: object) -> str:
+def quote_as(name: str, kusto_type: str, value: object) -> str:
     """`value` quoted for a parameter declared as `kusto_type`; TypeError if it is the wrong kind."""
     ok: bool
     if kusto_type == "string":
@@ -337,92 +364,8 @@ def render(name: str, /, **values: object) -> str:
         if extra:
             parts.append("unexpected " + ", ".join(extra))
         raise ValueError(f"{name}.kql takes ({', '.join(declared)}): " + "; ".join(parts))
-    prologue = "".join(f"let {p} = {_quote_as(p, t, values[p])};\n" for p, t in query.params)
+    prologue = "".join(f"let {p} = {quote_as(p, t, values[p])};\n" for p, t in query.params)
     return prologue + query.text
-
-
-_STRING_LITERAL = r'"(?:[^"\\\n\r]|\\[\\"nrt])*"'
-# What `render` writes for each type (re.ASCII: `\d` is 0-9 only). A match is then decoded and quoted
-# again, and only a literal that comes back identical is accepted.
-_LITERAL_RES: Final = {
-    kind: re.compile(pattern, re.ASCII)
-    for kind, pattern in {
-        "string": _STRING_LITERAL,
-        "datetime": r"datetime\((\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z\)",
-        "bool": r"true|false",
-        "long": r"long\((-?\d{1,19})\)",
-        "int": r"int\((-?\d{1,10})\)",
-        "real": r"real\((nan|[+-]inf|-?[0-9][0-9.e+-]*)\)",
-        "timespan": r"timespan\((-?)(\d{1,8})\.(\d\d):(\d\d):(\d\d)\.(\d{6})\)",
-        "dynamic": r"dynamic\(\[((?:" + _STRING_LITERAL + r"(?:, " + _STRING_LITERAL + r")*)?)\]\)",
-    }.items()
-}
-_STRING_UNESCAPES: Final = {v: k for k, v in _STRING_ESCAPES.items()}
-_STRING_ESCAPE_SEQ_RE: Final = re.compile(r"\\[\\\"nrt]")
-_STRING_TOKEN_RE: Final = re.compile(_STRING_LITERAL)
-
-
-def _unquote_str(literal: str) -> str:
-    return _STRING_ESCAPE_SEQ_RE.sub(lambda m: _STRING_UNESCAPES[m.group()], literal[1:-1])
-
-
-def _literal_is_canonical(kusto_type: str, literal: str) -> bool:
-    """True when `literal` is exactly what `render` writes for some value of `kusto_type`."""
-    pattern = _LITERAL_RES.get(kusto_type)
-    match = pattern.fullmatch(literal) if pattern else None
-    if match is None:
-        return False
-    value: object
-    try:
-        if kusto_type == "string":
-            value = _unquote_str(literal)
-        elif kusto_type == "datetime":
-            y, mo, d, h, mi, s, us = (int(g) for g in match.groups())
-            value = datetime(y, mo, d, h, mi, s, us, tzinfo=UTC)
-        elif kusto_type == "bool":
-            value = literal == "true"
-        elif kusto_type in ("long", "int"):
-            value = int(match.group(1))
-        elif kusto_type == "real":
-            value = float(match.group(1))
-        elif kusto_type == "timespan":
-            sign, *parts = match.groups()
-            days, hours, minutes, seconds, micros = (int(g) for g in parts)
-            span = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds, microseconds=micros)
-            value = -span if sign else span
-        else:  # dynamic
-            value = [_unquote_str(m.group()) for m in _STRING_TOKEN_RE.finditer(match.group(1))]
-        return _quote_as("-", kusto_type, value) == literal
-    except (ValueError, TypeError, OverflowError):
-        return False
-
-
-def split_rendered(text: str) -> tuple[CannedQuery, dict[str, str]] | None:
-    """Recognise text produced by `render`: the canned query and each parameter's KQL literal.
-
-    Returns None unless `text` is exactly the `let` prologue `render` writes (the declared
-    parameters, in order, each bound to a literal in `render`'s own canonical form) followed by the
-    exact text of a canned file. The emulator uses this to refuse any other query.
-    """
-    for query in all_queries():
-        if not text.endswith(query.text):
-            continue
-        prologue = text[: len(text) - len(query.text)]
-        lines = prologue.split("\n")
-        if lines[-1] != "" or len(lines) != len(query.params) + 1:
-            continue
-        literals: dict[str, str] = {}
-        for line, (pname, ptype) in zip(lines[:-1], query.params, strict=True):
-            head = f"let {pname} = "
-            if not (line.startswith(head) and line.endswith(";")):
-                break
-            literal = line[len(head) : -1]
-            if not _literal_is_canonical(ptype, literal):
-                break
-            literals[pname] = literal
-        else:
-            return query, literals
-    return None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -436,16 +379,14 @@ _CODE_TOKEN_RE: Final = re.compile(
     r"|(?P<ident>[A-Za-z_][A-Za-z0-9_]*)|(?P<other>.)",
     re.DOTALL,
 )
-_PLACEHOLDER: Final = "\x00"
-_GROUP_OPEN_RE: Final = re.compile(r"(?<!\\)[(](?![?])")
 
 
-def _code_lines(text: str) -> str:
+def code_lines(text: str) -> str:
     """The query text without its full-line `//` comments."""
     return "".join(line for line in text.splitlines(keepends=True) if not line.lstrip().startswith("//"))
 
 
-def _substitute(code: str, replacements: dict[str, str]) -> str:
+def substitute(code: str, replacements: dict[str, str]) -> str:
     out: list[str] = []
     before, previous = "", ""  # the last two tokens that are not whitespace
     for match in _CODE_TOKEN_RE.finditer(code):
@@ -471,47 +412,8 @@ def render_inline(name: str, /, **values: object) -> str:
     extra = sorted(set(values) - set(declared))
     if missing or extra:
         render(name, **values)  # raises the same ValueError as render
-    literals = {p: _quote_as(p, t, values[p]) for p, t in query.params}
-    return _substitute(_code_lines(query.text), literals)
-
-
-@cache
-def _inline_pattern(name: str) -> re.Pattern[str] | None:
-    query = load_query(name)
-    if not query.params:
-        return None
-    marks = {p: f"{_PLACEHOLDER}{p}{_PLACEHOLDER}" for p in query.param_names}
-    template = _substitute(_code_lines(query.text), marks)
-    kinds = dict(query.params)
-    pattern, seen = "", set()
-    for i, piece in enumerate(template.split(_PLACEHOLDER)):
-        if i % 2 == 0:
-            pattern += re.escape(piece)
-        elif piece in seen:
-            pattern += f"(?P={piece})"
-        else:
-            seen.add(piece)
-            literal = _LITERAL_RES[kinds[piece]].pattern
-            # the literal's own groups become non-capturing, so only the named ones remain
-            inner = _GROUP_OPEN_RE.sub("(?:", literal)
-            pattern += f"(?P<{piece}>{inner})"
-    return re.compile(pattern, re.ASCII)
-
-
-def split_inlined(text: str) -> tuple[CannedQuery, dict[str, str]] | None:
-    """Recognise text produced by `render_inline`: the canned query and each parameter's KQL literal, or
-    None unless `text` is exactly a canned file's code with every parameter use bound to one literal in
-    `render`'s canonical form."""
-    for query in all_queries():
-        pattern = _inline_pattern(query.name)
-        match = pattern.fullmatch(text) if pattern is not None else None
-        if match is None:
-            continue
-        # A parameter the code never uses leaves no literal behind.
-        literals = {p: v for p, v in match.groupdict().items() if v is not None}
-        if all(_literal_is_canonical(kind, literals[p]) for p, kind in query.params if p in literals):
-            return query, literals
-    return None
+    literals = {p: quote_as(p, t, values[p]) for p, t in query.params}
+    return substitute(code_lines(query.text), literals)
 
 
 # ---------------------------------------------------------------------------------------------------

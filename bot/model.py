@@ -79,6 +79,8 @@ class Container:
     cpu: float | None = None
     memory: str | None = None
     env_names: tuple[str, ...] = ()
+    # Names of env vars given as a plain `value` (not a `secretRef`); the values themselves are never kept.
+    plain_env_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,59 @@ class ScaleRule:
     type: str  # azure-queue | azure-servicebus | …
     metadata: Mapping[str, str] = field(default_factory=dict)
     uses_identity: bool = False
+    auth_secret_refs: tuple[str, ...] = ()  # secrets named by the rule's `auth[]` (a connection string or key)
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRef:
+    """A job secret by name: whether it is a Key Vault reference (`keyVaultUrl`). Never its value."""
+
+    name: str
+    key_vault: bool = False
+    identity: str | None = None
+    vault: str | None = None  # the Key Vault's name, from `keyVaultUrl` (https://<vault>.vault.azure.net/…)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryRef:
+    """A registry the job pulls from, and how it authenticates (identity, or a password secret's name)."""
+
+    server: str
+    identity: str | None = None
+    username: str | None = None
+    password_secret_ref: str | None = None
+
+
+SYSTEM_ASSIGNED = "system-assigned"  # the name jobbot gives a job's system-assigned identity
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """One managed identity of the job: `name` is the user-assigned identity's name, or "system-assigned"."""
+
+    name: str
+    principal_id: str
+    resource_id: str | None = None  # the user-assigned identity's ARM id; None for the system-assigned one
+
+
+class AccessKind(StrEnum):
+    """What the job reaches with an identity, each needing a role that grants its own data action."""
+
+    KEY_VAULT = "key-vault"  # a secret reference (keyVaultUrl)
+    REGISTRY = "registry"  # an image pull
+    STORAGE_QUEUE = "storage-queue"  # an azure-queue scale rule
+    SERVICE_BUS = "service-bus"  # an azure-servicebus scale rule
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """The job reaches `name` (a vault, registry, storage account or namespace) with the identity whose principal
+    is `principal_id`; `item` narrows it where a role can be scoped below the resource (the secret, the queue)."""
+
+    kind: AccessKind
+    name: str
+    principal_id: str
+    item: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +164,18 @@ class Job:
     # Names of what the job depends on (key vaults, registries, queue accounts, its identities' principal
     # ids): access changes on these show up in the Activity Log away from the job's own resource id.
     dependencies: tuple[str, ...] = ()
+    identities: tuple[Identity, ...] = ()
+    access: tuple[Access, ...] = ()  # what it reaches with which identity (the roles it needs)
+    # Read by the review (issue 12); defaults keep older callers and fakes valid.
+    identity_type: str | None = None  # None, SystemAssigned, UserAssigned, "SystemAssigned,UserAssigned"
+    identity_principals: tuple[str, ...] = ()
+    secrets: tuple[SecretRef, ...] = ()
+    registries: tuple[RegistryRef, ...] = ()
+    min_executions: int | None = None
+    replica_completion_count: int | None = None
+    workload_profile: str | None = None
+    provisioning_state: str | None = None
+    last_modified_by_type: str | None = None  # systemData: User | Application | ManagedIdentity | Key
 
 
 class ExecutionStatus(StrEnum):
@@ -163,6 +230,9 @@ class QueueDepth:
     entity: str  # queue, or topic/subscription
     depth: int
     dead_letter: int | None = None
+    # Service Bus only (read with the entity; review REL-04, REL-05): None for Storage queues.
+    lock_duration_s: float | None = None
+    max_delivery_count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +312,9 @@ class TriageReport:
     # The KQL each check ran (name -> text) and where, so a reader can re-run it in Log Analytics.
     queries: Mapping[str, str] = field(default_factory=dict)
     workspace_resource_id: str | None = None
+    # When the oldest answer the report rests on was read: reads are shared and briefly reused between
+    # triages (bot.evidence.shared_reads), so it may be a little before the report was made.
+    evidence_read_at: datetime | None = None
 
     @property
     def evidence_complete(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
 
 from bot.model import Owners
 
@@ -28,24 +28,29 @@ def mention(value: str, directory: Mapping[str, str] | None = None) -> str:
     return value
 
 
-def _split(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v for v in re.split(r"[,;\s]+", value) if v]
-    return [str(v) for v in value]
+@dataclass(frozen=True, slots=True)
+class ConfiguredOwners:
+    """`jobs.<name>.owners` in the config: Slack ids, mentions or directory names; each wins over the tags."""
+
+    primary: str | None = None
+    escalation: tuple[str, ...] = ()
+    escalate_after_min: float | None = None  # per tier, instead of `alerts.escalate_after_min`
+
+
+def _split(value: str | None) -> list[str]:
+    return [v for v in re.split(r"[,;\s]+", value) if v] if value else []
 
 
 def resolve_owners(
     tags: Mapping[str, str],
-    configured: Mapping[str, Any] | None = None,
+    configured: ConfiguredOwners | None = None,
     directory: Mapping[str, str] | None = None,
 ) -> Owners | None:
     """Config wins over tags; tags `owner` (primary), `oncall` (first tier) and `escalation` (the rest)."""
-    configured = configured or {}
+    configured = configured or ConfiguredOwners()
     lowered = {k.lower(): v for k, v in tags.items()}
-    primary_raw = configured.get("primary") or lowered.get("oncall") or lowered.get("owner")
-    chain: Sequence[str] = _split(configured.get("escalation")) or [
+    primary_raw = configured.primary or lowered.get("oncall") or lowered.get("owner")
+    chain: Sequence[str] = configured.escalation or [
         *([lowered["owner"]] if lowered.get("oncall") and lowered.get("owner") else []),
         *_split(lowered.get("escalation")),
     ]

@@ -21,6 +21,7 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("JOBBOT_ALERT_CHANNEL", "channel for alerts whose job names none"),
     ("JOBBOT_CONFIG", "path of jobbot.yaml (default ./jobbot.yaml if present)"),
     ("JOBBOT_DATABASE_URL", "state store; PostgreSQL when several replicas run (default SQLite)"),
+    ("JOBBOT_MIGRATE", "0: never change the store schema at start-up (run `jobbot migrate`; default 1)"),
     ("JOBBOT_SCENARIO", "same as --scenario"),
     ("PORT", "same as --port (default 3000)"),
     ("JOBBOT_HOST", "same as --host (default 0.0.0.0)"),
@@ -81,7 +82,10 @@ def serve_settings(*, scenario: str | None, port: int | None) -> Settings:
     )
 
 
-def configure_logging(level: str) -> None:
-    """Logs at `level`; the Azure SDK's (every request's headers at INFO) only at debug."""
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def configure_logging(level: str, kind: str | None = None) -> None:
+    """Logs at `level`, as JSON lines (or text on a terminal) with the request id; the Azure SDK's (every
+    request's headers at INFO) only at debug."""
+    from bot.telemetry.logs import install, log_format
+
+    install(level, log_format(kind))
     logging.getLogger("azure").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)

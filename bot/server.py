@@ -4,6 +4,7 @@
                                   Socket Mode, where Slack's traffic arrives over the websocket)
     GET  /healthz                 process is up
     GET  /readyz                  config loaded, store reachable
+    GET  /metrics                 the bot's own metrics, Prometheus text format
     POST /alerts/azure-monitor    Azure Monitor action-group webhook (the alerts feature)
 """
 
@@ -21,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -31,15 +33,21 @@ from bot.azure.wiring import azure_readers
 from bot.boundary import install_log_redaction
 from bot.clock import Clock, SystemClock
 from bot.config import Config, load_config
+from bot.doctor.slack_verb import doctor_verb
 from bot.errors import ConfigError, InvalidRequest
 from bot.features import ROUTES, Endpoint, Services, feature_factories
 from bot.serve_info import slack_is_on
 from bot.settings import Settings
 from bot.slack.app import bolt_request, build_bolt_app
 from bot.slack.client import web_client
+from bot.slack.commands import Verb
 from bot.slack.handlers import CommandService
+from bot.slack.lazy import LazyWork
 from bot.store import Store
 from bot.store.audit import AuditEntry
+from bot.telemetry.logs import RequestIdMiddleware
+from bot.telemetry.metrics import exposition
+from bot.telemetry.tracing import configure_tracing
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +79,9 @@ def create_app(settings: Settings, config: Config | None = None) -> Starlette:
         async with contextlib.AsyncExitStack() as stack:
             # Logs are a boundary too: every handler redacts from start-up on (bot/boundary.py).
             stack.callback(install_log_redaction(settings.secrets))
+            flush_traces = configure_tracing()
+            if flush_traces is not None:
+                stack.callback(flush_traces)
             state["runtime"] = await _start(settings, config, stack)
             yield
         state.clear()
@@ -97,6 +108,11 @@ def create_app(settings: Settings, config: Config | None = None) -> Starlette:
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
+
+    async def metrics(_: Request) -> Response:
+        # Labels carry no job, user or channel (bot/telemetry/metrics.py): safe beside the health routes.
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
 
     async def readyz(_: Request) -> Response:
         runtime = state.get("runtime")
@@ -125,10 +141,12 @@ def create_app(settings: Settings, config: Config | None = None) -> Starlette:
     # In Socket Mode the HTTP Slack route does not exist: nothing reachable on the port runs commands.
     slack_routes = [] if socket_mode else [Route("/slack/events", slack_events, methods=["POST"])]
     return Starlette(
+        middleware=[Middleware(RequestIdMiddleware)],
         routes=[
             *slack_routes,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             *(Route(r.path, feature_route(r.name), methods=list(r.methods)) for r in ROUTES),
         ],
         lifespan=lifespan,
@@ -136,6 +154,7 @@ def create_app(settings: Settings, config: Config | None = None) -> Starlette:
 
 
 AUDIT_PRUNE_EVERY_S = 3600.0
+COMMANDS_GRACE_S = 0.5  # after uvicorn's own grace for requests; the rest of 5 s is Socket Mode's close
 
 
 async def _prune_audit(store: Store, clock: Clock, retention_days: int) -> None:
@@ -170,7 +189,8 @@ async def _start(settings: Settings, config: Config | None, stack: contextlib.As
         endpoints, clock = Endpoints(), SystemClock()
         credential = await stack.enter_async_context(production_credential())
     readers = await stack.enter_async_context(azure_readers(credential, endpoints, config))
-    store = await asyncio.to_thread(Store.open, settings.database_url, secrets=settings.secrets, clock=clock)
+    store = await asyncio.to_thread(Store.open, settings.database_url, secrets=settings.secrets, clock=clock,
+                                    migrate=settings.migrate)
     stack.callback(store.close)
     pruning = asyncio.create_task(_prune_audit(store, clock, config.audit_retention_days), name="audit-prune")
     stack.push_async_callback(_cancel, pruning)
@@ -187,7 +207,8 @@ async def _start(settings: Settings, config: Config | None, stack: contextlib.As
             log.exception("audit write failed")
 
     service = CommandService(readers=readers, clock=clock, config=config, client=client)
-    access = AccessPolicy(config.raw.get("access"), members)
+    service.handle(Verb.DOCTOR, doctor_verb(settings, config, readers, clock))
+    access = AccessPolicy(config.access, members)
     bolt = build_bolt_app(client=client, signing_secret=settings.slack_signing_secret, service=service,
                           access=access, audit=audit, secrets=settings.secrets)
     services = Services(settings=settings, config=config, store=store, clock=clock, readers=readers,
@@ -204,5 +225,8 @@ async def _start(settings: Settings, config: Config | None, stack: contextlib.As
         from bot.slack import socket_mode
 
         await socket_mode.connect(bolt, settings.slack_app_token, stack)
+    # Closed first on the way out: commands in flight get a moment, then are cancelled before the store,
+    # the readers and the features they use close (SIGTERM must end the process within 5 s).
+    stack.push_async_callback(LazyWork.of(bolt).close, COMMANDS_GRACE_S)
     readiness = [f.readiness for f in features if callable(getattr(f, "readiness", None))]  # type: ignore[attr-defined]
     return Runtime(settings, config, store, clock, bolt, feature_endpoints, readiness)

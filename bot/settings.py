@@ -26,6 +26,7 @@ class Settings:
     alert_channel: str | None = None
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may carry a password
     port: int = 3000
+    migrate: bool = True  # JOBBOT_MIGRATE=0: never change the schema at start-up (run `jobbot migrate`)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -72,6 +73,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, for_serve: bool =
         alert_channel=env.get("JOBBOT_ALERT_CHANNEL") or None,
         database_url=env.get("JOBBOT_DATABASE_URL") or DEFAULT_DATABASE_URL,
         port=port,
+        migrate=env.get("JOBBOT_MIGRATE", "1").strip().lower() not in ("0", "false", "no", "off"),
     )
     if for_serve:
         if not settings.slack_bot_token:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,7 +71,9 @@ class FakeJobs:
     def recall(self, spec: JobSpec) -> Job | None:
         return None
 
-    async def list_jobs(self) -> Sequence[Job]:
+    async def list_jobs(self, as_found: Callable[[Job], None] | None = None) -> Sequence[Job]:
+        for job in self.jobs if as_found is not None else ():
+            as_found(job)
         return self.jobs
 
     async def executions(self, job: JobRef) -> Sequence[Execution]:
@@ -100,7 +102,15 @@ class FakeLogs:
         self.calls.append(query_name)
         if query_name in self.failures:
             raise self.failures[query_name]
-        return QueryResult(tuple(self.results.get(query_name, ())))
+        rows = tuple(self.results.get(query_name, ()))
+        jobs = params.get("jobs")
+        if isinstance(jobs, list) and jobs:
+            # As the service answers a batched query: each row says its job (rows given without one are
+            # the first asked job's), and only the asked jobs' rows come back.
+            asked = {str(j).lower() for j in jobs}
+            tagged = ({"JobName": jobs[0], **row} for row in rows)
+            rows = tuple(row for row in tagged if str(row["JobName"]).lower() in asked)
+        return QueryResult(rows)
 
 
 @dataclass
@@ -121,6 +131,8 @@ class FakeChanges:
     assignments: Sequence[Mapping[str, Any]] = ()
     definitions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # id (lower-cased) -> body
     resources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # id (lower-cased) -> body
+    workspaces: Mapping[str, str] = field(default_factory=dict)  # customer id (lower-cased) -> ARM id
+    usages: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)  # env id (lower) -> Usage items
     failures: Mapping[str, Exception] = field(default_factory=dict)  # method name -> what it raises
     delay_s: float = 0.0
     calls: list[str] = field(default_factory=list)
@@ -154,6 +166,29 @@ class FakeChanges:
         if resource_id.lower() not in self.resources:
             raise ResourceNotFound(resource_id)
         return self.resources[resource_id.lower()]
+
+    async def alert_rules(self, resource_group_id: str) -> Mapping[str, Sequence[Mapping[str, Any]]]:
+        await self._call("alert_rules")
+        return {}
+
+    async def action_group(self, group_id: str) -> Mapping[str, Any]:
+        await self._call("action_group")
+        raise ResourceNotFound(group_id)
+
+    async def workspace(self, customer_id: str) -> str | None:
+        await self._call("workspace")
+        return self.workspaces.get(customer_id.lower())
+
+    async def workspace_resource(self, customer_id: str) -> Mapping[str, Any] | None:
+        await self._call("workspace_resource")
+        found = self.workspaces.get(customer_id.lower())
+        return self.resources.get(found.lower(), {"id": found, "properties": {}}) if found else None
+
+    async def environment_usages(self, environment_id: str) -> Sequence[Mapping[str, Any]]:
+        await self._call("environment_usages")
+        if environment_id.lower() not in self.usages:
+            raise ResourceNotFound(environment_id)
+        return list(self.usages[environment_id.lower()])
 
 
 def readers(jobs: FakeJobs, logs: FakeLogs | None = None, queues: FakeQueues | None = None,

@@ -31,8 +31,11 @@ ROLE = VAULT + "/providers/Microsoft.Authorization/roleAssignments/1111"
 def event(minutes_ago: int, operation: str, resource: str = JOB_ID, *, status: str = "Succeeded",
           caller: str | None = "deployer@contoso.com", category: str = "Administrative",
           properties: str = "") -> ActivityEvent:
-    return ActivityEvent(NOW - timedelta(minutes=minutes_ago), category, operation, status, caller, resource, None,
-                         properties)
+    # Built the way the product builds it: from a row as config_changes.kql projects it.
+    [built] = parse_activity([row(minutes_ago, CategoryValue=category, OperationNameValue=operation,
+                                  ActivityStatusValue=status, Caller=caller, ResourceId=resource,
+                                  Properties=properties)])
+    return built
 
 
 def row(minutes_ago: int | None, **values: Any) -> dict[str, Any]:
@@ -55,10 +58,12 @@ def test_activity_rows_become_events_newest_first_and_rows_without_a_time_are_dr
     assert [(e.operation, e.caller) for e in events] == [("MICROSOFT.APP/JOBS/STOP/ACTION", None),
                                                          ("MICROSOFT.APP/JOBS/WRITE", "a@contoso.com")]
     oldest = events[1]
-    assert (oldest.category, oldest.status, oldest.resource_id, oldest.correlation_id, oldest.properties) == (
+    assert (oldest.category, oldest.status, oldest.resource_id, oldest.correlation_id, oldest.properties_text) == (
         "Administrative", "Succeeded", JOB_ID, "c1", '{"x": 1}')
+    assert oldest.properties == {"x": 1}  # parsed once, where the row is read
     newest = events[0]
-    assert (newest.category, newest.resource_id, newest.correlation_id, newest.properties) == ("", "", None, "")
+    assert (newest.category, newest.resource_id, newest.correlation_id, newest.properties, newest.properties_text) \
+        == ("", "", None, {}, "")
     assert newest.succeeded and newest.is_lifecycle and not newest.is_job_write
 
 

@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.client import web_client
-from bot.slack.posting import PostingQueue
+from bot.slack.errors import CannotPost, RateLimited
+from bot.slack.posting import MAX_PAUSES, PostingQueue
 from tests.support.slack_fake import FakeSlack
 
 TOKEN = "xoxb-1111-2222-postingqueue"
@@ -39,10 +41,11 @@ async def test_posts_to_one_channel_leave_in_order_one_interval_apart(slack: Fak
 
 
 async def test_channels_do_not_wait_for_each_other(slack: FakeSlack) -> None:
-    queue = PostingQueue(bare_client(slack), interval_s=1.0)
+    # A long interval makes the check load-proof: waiting on one another would take 7 intervals.
+    queue = PostingQueue(bare_client(slack), interval_s=60.0)
     started = asyncio.get_running_loop().time()
     await asyncio.gather(*(queue.post(f"C0CH{i}", text="hello") for i in range(8)))
-    assert asyncio.get_running_loop().time() - started < 1.0
+    assert asyncio.get_running_loop().time() - started < 30.0
     assert len(slack.ok_calls_to("chat.postMessage")) == 8
 
 
@@ -88,6 +91,7 @@ async def test_other_slack_errors_reach_the_caller_and_the_line_moves_on(slack: 
     results = await asyncio.gather(queue.post("G0SECRET", text="x"), queue.post("G0SECRET", text="y"),
                                    return_exceptions=True)
     assert all(isinstance(r, SlackApiError) and r.response["error"] == "channel_not_found" for r in results)
+    assert all(isinstance(r, CannotPost) for r in results), "translated: the bot may not write there"
     assert queue.waiting("G0SECRET") == 0
 
 
@@ -99,3 +103,23 @@ async def test_updates_wait_out_a_rate_limit_too(slack: FakeSlack) -> None:
     await queue.update("C0ONE", posted["ts"], text="v2")
     assert slack.message("C0ONE", posted["ts"])["text"] == "v2"
     assert [c.status for c in slack.calls_to("chat.update")] == [429, 200]
+
+
+async def test_a_429_is_retried_by_the_sdk_handler_and_a_persistent_one_gives_up_after_the_bound(
+        slack: FakeSlack) -> None:
+    # slack_sdk's own handler retries once per round; the queue pauses the channel MAX_PAUSES times.
+    client = AsyncWebClient(token=TOKEN, base_url=slack.api_url,
+                            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)])
+    queue = PostingQueue(client, interval_s=0.01)
+    slack.fail_next("chat.postMessage", status=429, retry_after=0, times=1)
+    assert (await queue.post("C0ONE", text="retried"))["ok"]
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [429, 200]
+
+    refusals = 2 * (MAX_PAUSES + 1)
+    slack.fail_next("chat.postMessage", status=429, retry_after=0, times=refusals + 5)
+    with pytest.raises(RateLimited) as limited:
+        await queue.post("C0ONE", text="never lands")
+    assert limited.value.code == "ratelimited" and limited.value.retry_after == 0
+    assert [c.status for c in slack.calls_to("chat.postMessage")][2:] == [429] * refusals, "bounded, then given up"
+    assert [c.args["text"] for c in slack.ok_calls_to("chat.postMessage")] == ["retried"]
+    assert queue.waiting("C0ONE") == 0 and queue.counters.rate_limited == MAX_PAUSES + 1

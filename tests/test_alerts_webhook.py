@@ -290,10 +290,14 @@ def test_the_webhook_answers_fast_under_concurrent_deliveries(bot: Bot) -> None:
 
             return await asyncio.gather(*(one(i) for i in range(40)))
 
-    latencies = sorted(asyncio.run(burst()))
-    assert latencies[len(latencies) // 2] < 1.0, "well within Azure's patience; bench/alerts_bench.py measures"
+    # Speed is bench/alerts_bench.py's to measure; here: 40 racing deliveries of 5 alerts are all
+    # accepted and make exactly one thread per alert.
+    assert len(asyncio.run(burst())) == 40
     for i in range(5):
         bot.parent_for(alert_id(f"burst-{i}"), "C0ALERT00", timeout=30)
+    threads = [json.dumps(m.get("blocks")) for m in bot.parents("C0ALERT00") if "burst-" in json.dumps(m.get("blocks"))]
+    assert len(threads) == 5
+    assert sorted(n for blocks in threads for n in range(5) if alert_id(f"burst-{n}") in blocks) == [0, 1, 2, 3, 4]
 
 
 def test_scenario_paths_do_not_leak_into_slack(bot: Bot) -> None:

@@ -9,7 +9,7 @@ import bot
 
 PACKAGE = Path(bot.__file__).parent
 CORE = ["model.py", "errors.py", "clock.py", "intake.py", "kql.py", "triage.py", "exitcodes.py", "config.py", "text.py",
-        "evidence", "verdict", "respond"]
+        "evidence", "verdict", "respond", "review"]
 SDK_PREFIXES = ("azure", "slack_sdk", "slack_bolt", "duckdb", "duckdb_kql", "bot.azure", "bot.emulator")
 
 
@@ -62,7 +62,7 @@ def test_tests_and_demo_never_construct_default_azure_credential() -> None:
 # Imports follow the data: intake -> evidence -> verdict -> respond -> (slack, state). A module may import
 # its own layer and those before it, never one after it.
 LAYERS = {"evidence": 1, "verdict": 2, "respond": 3, "slack": 4}
-FEATURES = ("bot.alerts", "bot.checklists")
+FEATURES = ("bot.alerts", "bot.checklists", "bot.reviews")
 
 
 def module_name(path: Path) -> str:

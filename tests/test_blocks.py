@@ -272,7 +272,7 @@ def test_healthy_report_is_short_and_green() -> None:
     assert "Runbook" not in body
 
 
-def test_incomplete_evidence_is_said_next_to_the_verdict() -> None:
+def test_incomplete_evidence_is_said_before_the_details() -> None:
     message = render_blocks(incomplete_report())
     assert_valid(message)
     context = [b for b in message.blocks if b["type"] == "context"]
@@ -280,8 +280,10 @@ def test_incomplete_evidence_is_said_next_to_the_verdict() -> None:
     line = context[0]["elements"][0]["text"]
     assert "evidence incomplete: could not check queue_depth, memory" in line
     assert "Window <!date^" in line and "(1 h)" in line
-    # the context line follows the verdict, before anything else
-    assert [b.get("block_id") for b in message.blocks[:3]] == ["jobbot.header", "jobbot.verdict", "jobbot.context"]
+    # In the order a responder reads: verdict, next step, owner, (what changed,) what could not be checked,
+    # then the details.
+    ids = [b.get("block_id") for b in message.blocks]
+    assert ids[:4] == ["jobbot.header", "jobbot.verdict", "jobbot.owners", "jobbot.context"]  # no runbook: no step
     assert ":grey_question: *queue_depth* Log Analytics answered HTTP 500" in joined(message)
     # no owners known: said, with how to name one and who hears about it meanwhile, not left out
     assert "*Owners:* _no owner set: tag the job `owner` (or `oncall`), or set `jobs.orders-processor.owners.primary`" \
@@ -668,3 +670,23 @@ def test_the_link_builder_and_slack_agree_on_the_longest_link() -> None:
     from bot.respond import links
 
     assert links.URL_MAX == URL_MAX
+
+
+def test_the_next_step_and_owner_come_before_the_details_within_ten_blocks() -> None:
+    """Issue 14 item 5: the next step and who owns it, then what changed, before any check or runbook."""
+    from bot.model import Runbook
+    from bot.respond.next_step import next_step
+
+    steps = ("Save the current definition in the thread: `az containerapp job show …`",
+             "Fill the gaps named in the report, then run the triage again: `/jobbot triage orders-processor`")
+    report = replace(incomplete_report(), runbook=Runbook("unknown", "Not enough evidence", steps))
+    message = render_blocks(report)
+    ids = [b.get("block_id") or b["type"] for b in message.blocks]
+    details = ids.index("divider")  # the checks start the details
+    assert details <= 10
+    assert ids.index("jobbot.next") < ids.index("jobbot.owners") < details
+    step = next_step(report)
+    assert step is not None
+    next_text = message.blocks[ids.index("jobbot.next")]["text"]["text"]
+    # Saving the definition is bookkeeping: the next step is the first that acts.
+    assert next_text.startswith(":point_right: *Next:* Fill the gaps named in the report") and step.command is None

@@ -65,6 +65,8 @@ CASES = [
       '--scale-rule-type "<scale rule type>" --scale-rule-metadata queueName=orders',)),
     (record(c(f"identity.userAssignedIdentities['{UAMI}']", {"principalId": PRINCIPAL}, None)),
      (f"az containerapp job identity assign --name orders --resource-group rg-orders --user-assigned {UAMI}",)),
+    (record(c("identity.userAssignedIdentities", {UAMI: {}}, None)),  # the whole map removed at once
+     (f"az containerapp job identity assign --name orders --resource-group rg-orders --user-assigned {UAMI}",)),
     (record(c("properties.configuration.secrets[name=db].value", VALUE_CHANGED, VALUE_CHANGED)),
      ('az containerapp job secret set --name orders --resource-group rg-orders --secrets "db=<previous value>"',)),
     (ROLE, ("az role assignment create --assignee-object-id 74adfa4f-dedf-8dc0-ca29-b6d1a69ab312 "

@@ -108,9 +108,43 @@ def test_undo_reopens_and_stops_the_rollback_clock() -> None:
 
 
 def test_a_step_cannot_be_ticked_twice() -> None:
-    c = mark_done(checklist(), StepKind.TARGET, "U0A", LATER, approver=True)
+    c = mark_done(checklist(), StepKind.PERSIST, "U0A", LATER, approver=True)
     with pytest.raises(Refused, match="already done"):
-        mark_done(c, StepKind.TARGET, "U0B", LATER, approver=True)
+        mark_done(c, StepKind.PERSIST, "U0B", LATER, approver=True)
+
+
+def test_what_jobbot_did_starts_done_by_jobbot_with_its_evidence_and_the_trail_says_so() -> None:
+    c = checklist()
+    by_bot = [s for s in c.steps if s.prefilled]
+    assert [s.kind for s in by_bot] == [StepKind.EVIDENCE, StepKind.CAUSE, StepKind.TARGET]
+    assert all(s.status is StepStatus.DONE and s.by == BOT and s.done_by_bot and s.at == NOW for s in by_bot)
+    assert c.step(StepKind.CAUSE).evidence.startswith("cause: oom, high confidence: 12 of 14 executions")
+    assert f"target `{GOOD}` from execution history" in c.step(StepKind.TARGET).evidence
+    # The timeline tells the bot's work from people's: one bot-done entry per step, by jobbot, with the evidence.
+    bot_entries = [e for e in c.events if e.kind is EventKind.BOT_DONE]
+    assert [(e.actor, e.step) for e in bot_entries] == [(BOT, s.kind) for s in by_bot]
+    assert bot_entries[1].note == c.step(StepKind.CAUSE).evidence
+    # The team's first open step is the go / no-go decision, and the lead is still who takes it.
+    assert c.team_steps[0].kind is StepKind.LEAD and "go / no-go" in c.team_steps[0].title.lower()
+    # A person's done step is not a bot's.
+    ticked = mark_done(c, StepKind.PERSIST, "U0A", LATER, approver=True).step(StepKind.PERSIST)
+    assert ticked.status is StepStatus.DONE and not ticked.done_by_bot and not ticked.prefilled
+
+
+@pytest.mark.parametrize("kind", [StepKind.EVIDENCE, StepKind.CAUSE, StepKind.TARGET])
+def test_a_step_jobbot_did_cannot_be_undone_skipped_or_ticked_by_a_click(kind: StepKind) -> None:
+    c = checklist()
+    for change in (lambda: undo(c, kind, "U0OWNER", LATER, approver=True),
+                   lambda: skip(c, kind, "U0OWNER", "not needed", LATER, approver=True),
+                   lambda: mark_done(c, kind, "U0OWNER", LATER, approver=True)):
+        with pytest.raises(Refused, match=r"done by jobbot|already done"):
+            change()
+    assert c.step(kind).done_by_bot
+
+
+def test_a_person_can_still_undo_their_own_step() -> None:
+    c = mark_done(checklist(), StepKind.PERSIST, "U0A", LATER, approver=True)
+    assert undo(c, StepKind.PERSIST, "U0A", LATER, approver=True).step(StepKind.PERSIST).status is StepStatus.OPEN
 
 
 def test_people_cannot_tick_the_verification_only_the_bots_passing_check_can() -> None:
@@ -137,13 +171,13 @@ def test_a_check_passes_only_with_the_image_and_new_executions_passing() -> None
 
 
 def test_close_refuses_while_steps_are_open_and_names_them() -> None:
-    with pytest.raises(Refused, match="“Name an incident lead”"):
+    with pytest.raises(Refused, match="“Go / no-go: the incident lead decides”"):
         close(checklist(), "U0X", LATER)
 
 
 def test_a_closed_checklist_refuses_every_change() -> None:
     c = checklist()
-    for step in c.steps:
+    for step in c.team_steps:
         if step.kind not in (StepKind.VERIFY, StepKind.CLOSE):
             c = mark_done(c, step.kind, "U0X", LATER, approver=True)
     c = close(record_check(c, passed(), "U0X", LATER), "U0X", LATER)
@@ -200,6 +234,8 @@ def test_any_sequence_of_clicks_keeps_the_state_consistent_and_stored_losslessly
         applied += 1
         for step in c.steps:
             assert (step.by is None) == (step.status is StepStatus.OPEN)
+            if step.kind in (StepKind.EVIDENCE, StepKind.CAUSE, StepKind.TARGET):
+                assert step.prefilled, "no click reopens what jobbot did"
             assert step.reason is None or step.status is StepStatus.SKIPPED
             if step.needs_approval and step.settled:
                 assert step.by == "U0OWNER"
@@ -213,6 +249,16 @@ def test_a_document_from_a_newer_jobbot_is_refused_not_half_read() -> None:
     stored = {**encode(checklist()), "format": 99}
     with pytest.raises(UnknownFormat):
         decode(stored)
+
+
+def test_a_format_1_document_still_reads() -> None:
+    stored = encode(checklist())
+    old = {**stored, "format": 1, "steps": [{k: v for k, v in step.items() if k != "evidence"}
+                                            for step in stored["steps"]]}
+    old.pop("reverts")
+    read = decode(old)
+    assert read.target.image == GOOD and read.reverts == ()
+    assert read.step(StepKind.CAUSE).evidence == "" and read.step(StepKind.CAUSE).by == BOT
 
 
 # --- button values -------------------------------------------------------------------------------------
@@ -243,8 +289,8 @@ def test_values_carry_ids_only() -> None:
 def test_the_checklist_core_never_imports_slack_or_azure() -> None:
     from tests.test_architecture import PACKAGE, SDK_PREFIXES, imported_modules
 
-    core = ["actions", "model", "codec", "plan", "az", "images", "snapshot", "verify", "timeline", "approvals",
-            "state"]
+    core = ["actions", "model", "codec", "plan", "reverts", "az", "images", "snapshot", "verify", "timeline",
+            "approvals", "state"]
     offenders = {name: sorted(m for m in imported_modules(PACKAGE / "checklists" / f"{name}.py")
                               if m.startswith(SDK_PREFIXES) or m.startswith("bot.slack"))
                  for name in core}

@@ -57,12 +57,13 @@ def plan(f: PlanFacts | None = None):  # type: ignore[no-untyped-def]
     return build_checklist(f or facts(), checklist_id=ID, channel="C0INC", opened_by="U0ONCALL", now=NOW)
 
 
-def test_the_steps_follow_a_rollback_from_lead_to_close() -> None:
-    kinds = [s.kind for s in plan().steps]
-    assert kinds == [StepKind.LEAD, StepKind.EVIDENCE, StepKind.CAUSE, StepKind.TARGET, StepKind.REGISTRY,
-                     StepKind.INTAKE, StepKind.APPLY, StepKind.PERSIST, StepKind.VERIFY, StepKind.NOTIFY,
-                     StepKind.CLOSE]
-    approval = {s.kind for s in plan().steps if s.needs_approval}
+def test_the_steps_follow_a_rollback_from_what_jobbot_did_to_the_decision_to_close() -> None:
+    c = plan()
+    assert [s.kind for s in c.steps if s.prefilled] == [StepKind.EVIDENCE, StepKind.CAUSE, StepKind.TARGET]
+    # Confirm -> act -> verify: the decision first, the rollback command the fourth open step.
+    assert [s.kind for s in c.team_steps] == [StepKind.LEAD, StepKind.REGISTRY, StepKind.INTAKE, StepKind.APPLY,
+                                              StepKind.PERSIST, StepKind.VERIFY, StepKind.NOTIFY, StepKind.CLOSE]
+    approval = {s.kind for s in c.steps if s.needs_approval}
     assert approval == {StepKind.INTAKE, StepKind.APPLY}
 
 
@@ -115,11 +116,15 @@ def test_service_bus_intake_disables_receiving_and_dead_letters_get_a_replay_ste
     assert replay.needs_approval and "safe to repeat" in replay.detail and "7 on" in replay.detail
 
 
-def test_the_cause_step_is_tailored_and_names_the_runbook() -> None:
-    cause = plan().step(StepKind.CAUSE).detail
-    assert "Confirm memory is the killer" in cause and "Runbook: Executions are killed at the memory limit" in cause
-    timeout = plan(facts(verdict=oom(cause=Cause.TIMEOUT))).step(StepKind.CAUSE).detail
+def test_the_decision_is_tailored_to_the_cause_and_names_the_runbook() -> None:
+    decide = plan().step(StepKind.LEAD).detail
+    assert "Confirm memory is the killer" in decide and "Runbook: Executions are killed at the memory limit" in decide
+    timeout = plan(facts(verdict=oom(cause=Cause.TIMEOUT))).step(StepKind.LEAD).detail
     assert "replicaTimeout" in timeout and "Confirm memory is the killer" not in timeout
+    # The cause itself is jobbot's finding, done with its evidence: who changed what.
+    cause = plan().step(StepKind.CAUSE)
+    assert cause.evidence == "cause: oom, high confidence: killed with 137 near the memory limit"
+    assert f"Suspected change by deployer@contoso.com at 2026-11-28 10:00 UTC: image {GOOD} -> {BAD}." in cause.detail
 
 
 def test_the_registry_step_reads_the_digest_from_acr() -> None:

@@ -161,7 +161,7 @@ async def test_owner_lookups_are_cached_and_shared_by_concurrent_clicks(rig: Rig
 async def test_ten_concurrent_writers_lose_no_update(rig: Rig) -> None:
     c = checklist()
     state = rig.feature.service.state
-    steps = [s.kind for s in c.steps if s.kind not in (StepKind.VERIFY, StepKind.CLOSE)][:10]
+    steps = [s.kind for s in c.team_steps if s.kind not in (StepKind.VERIFY, StepKind.CLOSE)][:10]
     await asyncio.gather(*(state.update(c.id, lambda x, k=kind: mark_done(x, k, "U0OWNER", NOW, approver=True))
                            for kind in steps))
     saved = await state.load(c.id)

@@ -35,20 +35,33 @@ def test_every_button_value_is_just_the_checklist_and_step_ids() -> None:
 
 
 def test_open_steps_offer_done_and_skip_settled_ones_undo_and_verify_offers_check_now() -> None:
-    c = mark_done(checklist(), StepKind.TARGET, "U0A", LATER, approver=True)
+    c = mark_done(checklist(), StepKind.PERSIST, "U0A", LATER, approver=True)
     by_step: dict[str, list[str]] = {}
     for button in buttons(render_checklist(c).blocks):
         by_step.setdefault(parse_value(button["value"]).step, []).append(button["text"]["text"])  # type: ignore[index]
-    assert by_step["lead"] == ["I'll lead", "Skip…"]
-    assert by_step["target"] == ["Undo"]
+    assert by_step["lead"] == ["Go — I'll lead", "No-go…"]
+    assert by_step["persist"] == ["Undo"]
     assert by_step["apply"] == ["Done (owner)", "Skip…"]
     assert by_step["verify"] == ["Check now", "Skip…"]
     assert by_step["close"] == ["Close checklist"]
+    # What jobbot did when the checklist opened has no button at all: nothing to tick, skip or undo.
+    assert not {"evidence", "cause", "target"} & set(by_step)
+
+
+def test_what_jobbot_did_comes_first_with_its_evidence_and_the_team_steps_are_numbered_from_one() -> None:
+    blocks = render_checklist(checklist()).blocks
+    sections = [b for b in blocks if str(b.get("block_id", "")).startswith("checklist.") and b["type"] == "section"]
+    texts = {b["block_id"].removeprefix("checklist."): b["text"]["text"] for b in sections}  # type: ignore[index]
+    assert texts["evidence"].startswith(":white_check_mark: *jobbot* — saved the current definition")
+    assert texts["cause"].startswith(":white_check_mark: *jobbot* — cause: oom, high confidence: 12 of 14")
+    assert texts["lead"].startswith(":white_large_square: *1. Go / no-go: the incident lead decides*")
+    assert texts["apply"].startswith(":white_large_square: *4. Apply the rollback*")
+    assert "*Progress:* 0 of 8 steps done or skipped · 3 done by jobbot" in texts["summary"]
 
 
 def test_a_closed_checklist_has_no_buttons_and_says_it_is_closed() -> None:
     c = checklist()
-    for step in c.steps:
+    for step in c.team_steps:
         if step.kind not in (StepKind.VERIFY, StepKind.CLOSE):
             c = mark_done(c, step.kind, "U0A", LATER, approver=True)
     c = close(record_check(c, passed(), "U0A", LATER), "U0A", LATER)
@@ -90,13 +103,14 @@ def test_the_timeline_says_who_did_what_when_in_the_thread_and_as_markdown() -> 
     document = markdown(c, {"U0LEAD": "alex", "U0ONCALL": "sam"})
     assert document.startswith("# Rollback of orders-processor\n")
     assert "| Time | Who | What |" in document
-    assert "| @alex | took the lead |" in document
+    assert "| @alex | took the lead: go |" in document
+    assert "| jobbot | did “Find the cause” itself when the checklist opened: cause: oom" in document
     assert "skipped “Check the target image still exists”: tag \\| pinned |" in document
     assert "- Lead: @alex" in document and "@sam" in document
     thread = render_timeline(c, document)
     assert check_blocks(thread.blocks) == []
     shown = json.dumps(thread.blocks, ensure_ascii=False)
-    assert "<@U0LEAD> took the lead" in shown and "```# Rollback of orders-processor" in shown
+    assert "<@U0LEAD> took the lead: go" in shown and "```# Rollback of orders-processor" in shown
 
 
 def test_a_long_timeline_is_split_across_sections_within_the_limits() -> None:
@@ -116,3 +130,12 @@ def test_the_skip_modal_carries_ids_and_reads_the_reason_back() -> None:
     submitted = {"state": {"values": {"reason": {"reason": {"type": "plain_text_input", "value": "done by hand"}}}}}
     assert skip_reason(submitted) == "done by hand"
     assert skip_reason({}) == ""
+
+
+def test_a_step_with_many_commands_shows_four_and_says_how_many_more_and_where() -> None:
+    c = checklist()
+    many = replace(c, steps=tuple(replace(s, commands=tuple(f"az cmd {i}" for i in range(6)))
+                                  if s.kind is StepKind.APPLY else s for s in c.steps))
+    apply = next(b["text"]["text"] for b in render_checklist(many).blocks if b.get("block_id") == "checklist.apply")
+    assert apply.count("```az cmd") == 4 and "```az cmd 4```" not in apply
+    assert "+2 more commands not shown here: `jobbot triage orders-processor` in a terminal prints every one" in apply

@@ -137,7 +137,7 @@ async def test_the_table_result_format(em: Emulator) -> None:
 
 
 async def test_queries_that_are_not_canned_resource_graph_queries_are_refused(em: Emulator) -> None:
-    log_query = render_inline("exit_codes", job="orders-processor", start=START, end=START)
+    log_query = render_inline("exit_codes", jobs=["orders-processor"], start=START, end=START)
     with_let = render("resource_changes", resource_ids=[JOB_ID.lower()], related=[], start=START)
     async with graph(em) as client:
         for text in ("resourcechanges | take 5", log_query, with_let, changes_query(JOB_ID) + " | take 1"):

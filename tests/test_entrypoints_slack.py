@@ -228,7 +228,7 @@ def test_rollback_opens_a_checklist_that_checklist_shows_and_undo_reopens_a_step
             assert bot.click(ActionId.UNDO, f"{checklist}/lead", message_ts=ts).status_code == 200
             bot.wait(lambda: "Done by" not in lead_step()["text"]["text"] or None)
             assert lead_step()["text"]["text"].startswith(":white_large_square:")
-            assert buttons()[f"lead:{ActionId.DONE}"] == "I'll lead" and f"lead:{ActionId.UNDO}" not in buttons()
+            assert buttons()[f"lead:{ActionId.DONE}"] == "Go — I'll lead" and f"lead:{ActionId.UNDO}" not in buttons()
             assert "*Lead:* _nobody yet_" in json.dumps(slack.message("C0INC", ts)["blocks"])
             # A second Undo on the reopened step is refused privately, and changes nothing.
             bot.click(ActionId.UNDO, f"{checklist}/lead", message_ts=ts)

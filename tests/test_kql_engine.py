@@ -19,7 +19,8 @@ import duckdb_kql
 import pytest
 from duckdb_kql.types import kusto_type
 
-from bot.kql import load_query, render, split_rendered
+from bot.emulator.kql_readback import split_rendered
+from bot.kql import load_query, render
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA: dict[str, dict[str, str]] = json.loads((ROOT / "kql" / "schema.json").read_text("utf-8"))["tables"]
@@ -318,11 +319,23 @@ def seed_activity(con: Any) -> None:
 
 
 def run(con: Any, name: str, **values: object) -> list[dict[str, Any]]:
-    """Render like the bot, recognise like the emulator, execute on duckdb-kql."""
+    """Render like the bot, recognise like the emulator, execute on duckdb-kql. A batched query is asked
+    for the one job given, and its rows must all be that job's (the job column is then dropped)."""
+    job = values.get("job")
+    batched = load_query(name).batched
+    if batched:
+        values = {**{k: v for k, v in values.items() if k != "job"}, "jobs": [job]}
+    subscription = values.pop("subscription_id", None) if load_query(name).batch == "lists" else None
+    if subscription is not None:
+        values["subscription_ids"] = [subscription]
     text = render(name, **values)
     assert split_rendered(text) is not None
     relation = duckdb_kql.query(con, text, query_now=NOW)
     rows = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+    if batched:
+        assert all(str(row.pop("JobName")).lower() == str(job).lower() for row in rows)
+    if subscription is not None:  # the column only tells batched asks apart
+        assert all(row.pop("SubscriptionId") for row in rows)
     for row in rows:
         for column, value in row.items():
             if isinstance(value, str) and column in ("Reasons", "ExitCodes"):
@@ -332,6 +345,10 @@ def run(con: Any, name: str, **values: object) -> list[dict[str, Any]]:
 
 def job_window(job: str = ASKED_AS) -> dict[str, object]:
     return {"job": job, "start": START, "end": END}
+
+
+def jobs_window(*jobs: str) -> dict[str, object]:
+    return {"jobs": list(jobs or [ASKED_AS]), "start": START, "end": END}
 
 
 @pytest.fixture(params=["cl", "resource"])
@@ -611,13 +628,16 @@ def _declared_returns(name: str) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     ("name", "values"),
     [
-        ("failed_executions", job_window()),
-        ("exit_codes", job_window()),
-        ("platform_errors", job_window()),
-        ("console_errors", job_window()),
+        ("failed_executions", jobs_window()),
+        ("exit_codes", jobs_window()),
+        ("platform_errors", jobs_window()),
+        ("console_errors", jobs_window()),
         ("console_tail", {"job": JOB, "execution": EXEC_A, "start": START, "end": END}),
-        ("config_changes", {"resource_ids": [JOB_ID], "related": [], "subscription_id": SUB, "start": START,
+        ("config_changes", {"resource_ids": [JOB_ID], "related": [], "subscription_ids": [SUB], "start": START,
                             "end": END}),
+        ("execution_durations", job_window()),
+        ("log_volume", job_window()),
+        ("message_reprocessing", {**job_window(), "message_id_regex": r"batch (\d+)"}),
     ],
 )
 def test_result_columns_have_the_declared_names_and_kusto_types(
@@ -627,3 +647,126 @@ def test_result_columns_have_the_declared_names_and_kusto_types(
     got = [(column, kusto_type(t)) for column, t in zip(relation.columns, relation.types, strict=True)]
     assert got == _declared_returns(name)
     assert relation.fetchall(), f"{name} returned no rows on the seeded tables"
+
+
+# --- the review's reads (issue 12) -------------------------------------------------------------------
+
+EXEC_R = f"{JOB}-r4t5y6u"  # created, pulled its image, started
+
+
+def seed_startup(w: Writer) -> None:
+    replica = f"{EXEC_R}-s1"
+    w.system(at(40), JOB, "SuccessfulCreate", f"Created pod: {replica}", replica=replica)
+    w.system(at(40, 5), JOB, "PullingImage", 'Pulling image "contoso.azurecr.io/orders:1.5.0"', replica=replica)
+    w.system(at(40, 50), JOB, "PulledImage", "Successfully pulled image", replica=replica)
+    w.system(at(41), JOB, "ContainerStarted", "Started container 'worker'", replica=replica)
+    # A retry's replica of the same execution: the first create and start count.
+    w.system(at(45), JOB, "SuccessfulCreate", "Created pod", replica=f"{EXEC_R}-s2")
+    w.system(at(45, 2), JOB, "ContainerStarted", "Started container 'worker'", replica=f"{EXEC_R}-s2")
+    w.system(at(40), NEIGHBOURS[0], "SuccessfulCreate", "Created pod", replica=f"{NEIGHBOURS[0]}-n9-1")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_execution_durations(con: Any, layout: str) -> None:
+    w = Writer(con, layout)
+    seed_system(w)
+    seed_startup(w)
+    rows = run(con, "execution_durations", **job_window())
+    assert rows == [
+        {"ExecutionName": EXEC_Q, "Created": None, "Started": None, "PullStarted": at(28), "Pulled": None},
+        {"ExecutionName": EXEC_R, "Created": at(40), "Started": at(41), "PullStarted": at(40, 5),
+         "Pulled": at(40, 50)},
+    ]
+
+
+def test_log_volume_sums_the_billed_size_of_the_jobs_records_per_day(con: Any) -> None:
+    day = datetime(2026, 11, 27, 10, 0)
+    insert(con, "ContainerAppSystemLogs_CL", {"TimeGenerated": at(1), "JobName_s": JOB, "_BilledSize": 300.0})
+    insert(con, "ContainerAppSystemLogs", {"TimeGenerated": at(2), "JobName": ASKED_AS, "_BilledSize": 200.0})
+    insert(con, "ContainerAppConsoleLogs_CL", {"TimeGenerated": at(3), "ContainerJobName_s": JOB,
+                                               "_BilledSize": 1000.0})
+    insert(con, "ContainerAppConsoleLogs", {"TimeGenerated": day, "JobName": JOB, "_BilledSize": 4000.0})
+    insert(con, "ContainerAppConsoleLogs", {"TimeGenerated": at(4), "JobName": NEIGHBOURS[0], "_BilledSize": 9e9})
+    rows = run(con, "log_volume", job=JOB, start=START - timedelta(days=1, hours=1), end=END)
+    assert rows == [
+        {"Day": datetime(2026, 11, 27), "BilledBytes": 4000.0, "Records": 1},
+        {"Day": datetime(2026, 11, 28), "BilledBytes": 1500.0, "Records": 3},
+    ]
+
+
+LEAKS = {
+    "conn: DefaultEndpointsProtocol=https;AccountName=st;AccountKey=c2VjcmV0LWtleS12YWx1ZQ==": "secret-assignment",
+    'config {"db_password": "hunter2-but-longer"}': "secret-assignment",
+    "calling with Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345": "authorization-header",
+    "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl": "jwt",
+    "db: postgres://app:Sup3rS3cret@db.internal:5432/ledger": "url-password",
+    "-----BEGIN RSA PRIVATE KEY-----": "private-key",
+    "slack xoxb-1111-2222-abcdefghijkl": "slack-token",
+    "gh ghp_abcdefghijklmnopqrstuvwxyz0123": "github-token",
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_secret_shaped_logs_counts_each_kind_and_never_returns_a_line(con: Any, layout: str) -> None:
+    w = Writer(con, layout)
+    seed_console(w)  # ordinary error lines: none is credential-shaped
+    for i, line in enumerate(LEAKS):
+        w.console(at(30, i), JOB, f"{EXEC_B}-y1" if i % 2 else f"{EXEC_C}-z1", "stdout", line)
+    w.console(at(31), NEIGHBOURS[0], f"{NEIGHBOURS[0]}-n1-1", "stdout", "password=neighbours-own")
+    rows = run(con, "secret_shaped_logs", **job_window())
+    kinds = {r["Kind"]: r["Lines"] for r in rows}
+    expected: dict[str, int] = {}
+    for kind in LEAKS.values():
+        expected[kind] = expected.get(kind, 0) + 1
+    assert kinds == expected
+    assert rows[0]["Kind"] == "secret-assignment" and rows[0]["Executions"] == 2
+    text = json.dumps(rows, default=str)
+    assert not any(fragment in text for fragment in ("c2VjcmV0", "hunter2", "Sup3rS3cret", "abcdefghijkl"))
+
+
+def test_secret_shaped_logs_leaves_ordinary_lines_alone(con: Any) -> None:
+    w = Writer(con, "mixed")
+    seed_console(w)
+    for line in ("queueName=orders processed", "design=flat", "tokens counted: 42", "passed 3 of 3 checks",
+                 "user alice@contoso.com signed in", "https://contoso.blob.core.windows.net/reports/x.csv"):
+        w.console(at(30), JOB, f"{EXEC_B}-y1", "stdout", line)
+    assert run(con, "secret_shaped_logs", **job_window()) == []
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_message_reprocessing_counts_messages_seen_in_more_than_one_execution(con: Any, layout: str) -> None:
+    w = Writer(con, layout)
+    seed_console(w)
+    handled = [(EXEC_A, "m-1"), (EXEC_A, "m-2"), (EXEC_B, "m-1"), (EXEC_C, "m-1"), (EXEC_C, "m-3"), (EXEC_C, "m-3")]
+    for i, (execution, message) in enumerate(handled):
+        w.console(at(30, i), JOB, f"{execution}-x1", "stdout", f"handling message id={message}")
+    w.console(at(31), NEIGHBOURS[0], f"{NEIGHBOURS[0]}-n1-1", "stdout", "handling message id=m-2")
+    rows = run(con, "message_reprocessing", **job_window(), message_id_regex=r"message id=([\w-]+)")
+    # m-1 in three executions (two extra), m-2 once, m-3 twice in one execution (not a duplicate).
+    assert rows == [{"Messages": 3, "Duplicated": 1, "ExtraExecutions": 2}]
+
+
+def test_audit_activity_finds_secret_reads_and_role_changes_at_the_given_scopes(con: Any) -> None:
+    group = f"/subscriptions/{SUB}/resourceGroups/rg-orders"
+
+    def event(minute: int, operation: str, resource: str, caller: str = "alice@contoso.com") -> None:
+        insert(con, "AzureActivity", {"TimeGenerated": at(minute), "OperationNameValue": operation,
+                                      "ActivityStatusValue": "Succeeded", "Caller": caller,
+                                      "CorrelationId": f"corr-{minute}", "_ResourceId": resource,
+                                      "CategoryValue": "Administrative"})
+
+    event(1, "MICROSOFT.APP/JOBS/LISTSECRETS/ACTION", JOB_ID.replace("microsoft.app/jobs", "Microsoft.App/jobs"))
+    event(2, "Microsoft.Authorization/roleAssignments/write",
+          f"{VAULT}/providers/Microsoft.Authorization/roleAssignments/1f2e", "pipeline-sp")
+    event(3, "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/DELETE",
+          f"{group}/providers/Microsoft.Authorization/roleAssignments/2a3b")
+    # Not ours: a neighbour's secrets, an assignment on another vault, and a job write.
+    event(4, "Microsoft.App/jobs/listSecrets/action", f"{RG}/jobs/{NEIGHBOURS[0]}")
+    event(5, "Microsoft.Authorization/roleAssignments/write",
+          f"{VAULT}-x/providers/Microsoft.Authorization/roleAssignments/3c4d")
+    event(6, "MICROSOFT.APP/JOBS/WRITE", JOB_ID)
+    rows = run(con, "audit_activity", resource_ids=[JOB_ID.lower()], scopes=[JOB_ID.lower(), group.lower(),
+               VAULT.lower()], start=START, end=END)
+    assert [(r["TimeGenerated"], r["Caller"], r["CorrelationId"]) for r in rows] == [
+        (at(3), "alice@contoso.com", "corr-3"), (at(2), "pipeline-sp", "corr-2"),
+        (at(1), "alice@contoso.com", "corr-1")]

@@ -93,7 +93,7 @@ def kusto_report() -> dict[str, dict[str, Any]]:
 
 def test_the_files_are_exactly_the_readme_table() -> None:
     assert [f.name for f in FILES] == sorted(_readme_contract()), "kql/*.kql and kql/README.md's table differ"
-    assert len(FILES) == 7
+    assert len(FILES) == 14
 
 
 @pytest.mark.node
@@ -190,8 +190,11 @@ def test_every_log_table_leg_filters_on_job_first(path: Path) -> None:
     for i, table in legs:
         if table not in job_columns:
             continue
-        assert "job" in dict(kql.load_query(path.stem).params)
-        assert code[i + 1] == f"| where {job_columns[table]} =~ job", f"{path.name}: {table} leg"
+        if kql.load_query(path.stem).batched:
+            assert code[i + 1] == f"| where {job_columns[table]} in~ (jobs)", f"{path.name}: {table} leg"
+        else:
+            assert "job" in dict(kql.load_query(path.stem).params)
+            assert code[i + 1] == f"| where {job_columns[table]} =~ job", f"{path.name}: {table} leg"
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
@@ -214,9 +217,10 @@ def test_schema_json_is_well_formed() -> None:
         "ContainerAppConsoleLogs",
         "AzureActivity",
         "resourcechanges",  # Resource Graph's, read by resource_changes.kql through the Resource Graph API
+        "resources",  # Resource Graph's, read by workspace_by_customer_id.kql
     }
     for table, columns in SCHEMA.items():
-        if table == "resourcechanges":
+        if table in ("resourcechanges", "resources"):
             assert columns["properties"] == "dynamic"
             continue
         assert columns["TimeGenerated"] == "datetime", table
@@ -226,6 +230,8 @@ def test_schema_json_is_well_formed() -> None:
     assert SCHEMA["ContainerAppSystemLogs_CL"]["Type_s"] == "string"
     assert SCHEMA["ContainerAppSystemLogs"]["Type"] == "string"
     assert SCHEMA["AzureActivity"]["Properties_d"] == "dynamic"
+    # Log Analytics' billed bytes of a record (log_volume.kql): a standard column of every Log Analytics table.
+    assert all(SCHEMA[t]["_BilledSize"] == "real" for t in SCHEMA if t not in ("resourcechanges", "resources"))
 
 
 # The columns that identify one result row: a final order that ends with them is total, so the rows a
@@ -234,10 +240,17 @@ ROW_KEYS = {
     "config_changes": None,  # no summarize: every column
     "console_errors": None,  # raw rows: every column
     "console_tail": None,
+    "doctor_tables": ("Table",),  # one row per table
     "exit_codes": ("ExitCode",),
     "failed_executions": ("ExecutionName",),
     "platform_errors": ("Category", "Reason"),
     "resource_changes": ("id",),  # a change record's id is unique
+    "workspace_by_customer_id": ("id",),
+    "execution_durations": ("ExecutionName",),
+    "log_volume": ("Day",),  # one row per day
+    "secret_shaped_logs": ("Kind",),
+    "message_reprocessing": ("Messages",),  # a single summary row
+    "audit_activity": None,  # no summarize: every column
 }
 
 

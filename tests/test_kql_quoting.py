@@ -26,6 +26,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot import kql
+from bot.emulator.kql_readback import split_rendered
 from bot.kql import (
     JOB_NAME_RE,
     QUERY_DIR,
@@ -35,7 +36,6 @@ from bot.kql import (
     load_query,
     quote,
     render,
-    split_rendered,
     validate_job_name,
 )
 
@@ -43,13 +43,20 @@ ROOT = Path(__file__).resolve().parents[1]
 CHECKER = ROOT / "tools" / "kqlcheck" / "check.js"
 KUSTO_PACKAGE = ROOT / "tools" / "kqlcheck" / "node_modules" / "@kusto" / "language-service-next"
 NAMES = [
+    "audit_activity",
     "config_changes",
     "console_errors",
     "console_tail",
+    "doctor_tables",
+    "execution_durations",
     "exit_codes",
     "failed_executions",
+    "log_volume",
+    "message_reprocessing",
     "platform_errors",
     "resource_changes",  # Resource Graph's, sent inlined (test_kql_inline.py)
+    "secret_shaped_logs",
+    "workspace_by_customer_id",  # Resource Graph's too
 ]
 START = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 END = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -385,7 +392,7 @@ def test_query_dir_is_the_repositorys_kql_folder() -> None:
     assert QUERY_DIR == ROOT / "kql"
 
 
-def test_all_queries_are_the_seven_canned_files() -> None:
+def test_all_queries_are_the_canned_files() -> None:
     queries = all_queries()
     assert [q.name for q in queries] == NAMES
     assert all(
@@ -395,7 +402,7 @@ def test_all_queries_are_the_seven_canned_files() -> None:
 
 def test_declared_params() -> None:
     assert load_query("failed_executions").params == (
-        ("job", "string"),
+        ("jobs", "dynamic"),
         ("start", "datetime"),
         ("end", "datetime"),
     )
@@ -408,7 +415,7 @@ def test_declared_params() -> None:
     assert load_query("config_changes").params == (
         ("resource_ids", "dynamic"),
         ("related", "dynamic"),
-        ("subscription_id", "string"),
+        ("subscription_ids", "dynamic"),
         ("start", "datetime"),
         ("end", "datetime"),
     )
@@ -443,17 +450,17 @@ def test_render_prepends_one_let_per_declared_param_in_order() -> None:
 
 def test_render_refuses_missing_params() -> None:
     with pytest.raises(ValueError, match=r"missing end\b"):
-        render("exit_codes", job="orders", start=START)
+        render("doctor_tables", job="orders", start=START)
 
 
 def test_render_refuses_extra_params() -> None:
     with pytest.raises(ValueError, match="unexpected execution, limit"):
-        render("exit_codes", job="orders", start=START, end=END, execution="x", limit=5)
+        render("doctor_tables", job="orders", start=START, end=END, execution="x", limit=5)
 
 
 def test_render_names_both_missing_and_extra() -> None:
     with pytest.raises(ValueError, match=r"missing job.*unexpected jobname"):
-        render("exit_codes", jobname="orders", start=START, end=END)
+        render("doctor_tables", jobname="orders", start=START, end=END)
 
 
 @pytest.mark.parametrize(
@@ -467,12 +474,12 @@ def test_render_names_both_missing_and_extra() -> None:
 )
 def test_render_refuses_values_of_the_wrong_type(values: dict[str, object]) -> None:
     with pytest.raises(TypeError, match="declared"):
-        render("exit_codes", **values)
+        render("doctor_tables", **values)
 
 
 def test_render_dynamic_param_wants_a_list_not_a_string() -> None:
     with pytest.raises(TypeError):
-        render("config_changes", resource_ids="/subscriptions/s1", related=[], subscription_id="s1", start=START,
+        render("config_changes", resource_ids="/subscriptions/s1", related=[], subscription_ids=["s1"], start=START,
                end=END)
 
 
@@ -482,8 +489,8 @@ def test_split_rendered_recognises_everything_render_writes(
 ) -> None:
     for name, values in [
         ("console_tail", {"job": job, "execution": execution, "start": start, "end": end}),
-        ("failed_executions", {"job": job, "start": start, "end": end}),
-        ("config_changes", {"resource_ids": ids, "related": ids[:1], "subscription_id": sub, "start": start,
+        ("failed_executions", {"jobs": [job, execution], "start": start, "end": end}),
+        ("config_changes", {"resource_ids": ids, "related": ids[:1], "subscription_ids": [sub], "start": start,
                             "end": end}),
     ]:
         found = split_rendered(render(name, **values))
@@ -495,7 +502,7 @@ def test_split_rendered_recognises_everything_render_writes(
 
 @given(job=TEXT, suffix=st.text(min_size=1))
 def test_split_rendered_refuses_anything_appended(job: str, suffix: str) -> None:
-    text = render("exit_codes", job=job, start=START, end=END)
+    text = render("doctor_tables", job=job, start=START, end=END)
     assert split_rendered(text + suffix) is None
 
 
@@ -505,8 +512,8 @@ def _tamper(text: str, old: str, new: str) -> str:
 
 
 def test_split_rendered_refuses_what_render_would_not_write() -> None:
-    good = render("exit_codes", job="orders", start=START, end=END)
-    body = load_query("exit_codes").text
+    good = render("doctor_tables", job="orders", start=START, end=END)
+    body = load_query("doctor_tables").text
     lets = good[: -len(body)]
     assert split_rendered(good) is not None
     refused = [
@@ -529,7 +536,7 @@ def test_split_rendered_refuses_what_render_would_not_write() -> None:
         lets.replace("\n", "\r\n") + body,
         "\n".join(reversed(lets.rstrip("\n").split("\n"))) + "\n" + body,  # declared order only
         'let x = "1";\n' + good,
-        _tamper(good, "| take 50\n", "| take 5000\n"),
+        _tamper(good, "| take 10\n", "| take 5000\n"),
         good.replace("\n", "\n ", 1),
     ]
     for text in refused:

@@ -42,4 +42,4 @@ def test_a_stored_report_names_each_evidence_kind() -> None:
                                          world.endpoints, world.credential, world.clock))
     kinds = {c.name: (e or {}).get("kind") for c, e in zip(report.checks, report_to_store(report)["evidence"],
                                                          strict=True)}
-    assert kinds["scaler"] == "ScalerEvidence" and kinds["identity"] == "SignatureEvidence"
+    assert kinds["scaler"] == "ScalerEvidence" and kinds["identity"] == "IdentityEvidence"

@@ -9,7 +9,7 @@ import pytest
 
 from bot.assets import bundled_scenarios
 from bot.model import Cause, Confidence, RollbackCandidate, SuspectedChange, Verdict, Window
-from bot.owners import mention, resolve_owners
+from bot.owners import ConfiguredOwners, mention, resolve_owners
 from bot.runbooks import GENERIC, bundled, choose, runbook_for
 from tests.fakes import NOW, make_job
 
@@ -69,8 +69,7 @@ def test_config_owners_win_over_tags_and_tags_work_without_config() -> None:
     assert from_tags is not None
     assert from_tags.primary == "<!subteam^S0ONCALL1>"
     assert from_tags.escalation == ("team-orders",)
-    configured = resolve_owners(tags, {"primary": "<!subteam^S0OWN>", "escalation": ["<!subteam^S0LEAD>",
-                                                                                     "<@U0MGR>"]})
+    configured = resolve_owners(tags, ConfiguredOwners("<!subteam^S0OWN>", ("<!subteam^S0LEAD>", "<@U0MGR>")))
     assert configured is not None
     assert configured.primary == "<!subteam^S0OWN>"
     assert configured.escalation == ("<!subteam^S0LEAD>", "<@U0MGR>")

@@ -64,7 +64,7 @@ def test_the_shuffle_really_reorders_query_rows_and_arm_lists() -> None:
     """The test above is not vacuous: seeds give different orders over HTTP, and one seed always the same."""
     scenario = load_scenario(next(p for p in bundled_scenarios() if p.stem == "app-error"))
     job_id = next(j["id"] for j in scenario.jobs if j["name"] == scenario.expect["job"])
-    text = render("failed_executions", job=scenario.expect["job"], start=scenario.now - timedelta(hours=1),
+    text = render("failed_executions", jobs=[scenario.expect["job"]], start=scenario.now - timedelta(hours=1),
                   end=scenario.now)
 
     def names(seed: int | None) -> tuple[list[str], list[str]]:
@@ -77,7 +77,7 @@ def test_the_shuffle_really_reorders_query_rows_and_arm_lists() -> None:
             query = urllib.request.Request(f"{emulator.url}/v1/workspaces/{scenario.workspace_id}/query",
                                            data=json.dumps({"query": text}).encode(), headers=auth)
             with urllib.request.urlopen(query, context=context, timeout=30) as response:
-                rows = [r[0] for r in json.load(response)["tables"][0]["rows"]]
+                rows = [r[1] for r in json.load(response)["tables"][0]["rows"]]  # ExecutionName, after JobName
         return executions, rows
 
     plain, one, two, one_again = names(None), names(1), names(2), names(1)
@@ -129,7 +129,7 @@ def test_ties_are_broken_in_the_query_not_by_storage_order(name: str, tied_store
     """Which rows survive a cut, which message arg_max picks and the order inside make_set must not
     depend on the order rows are stored in: the same rows come back (as a set) for every seed."""
     scenario = tied_stores[0].scenario
-    text = render(name, job=scenario.expect["job"], start=scenario.now - timedelta(hours=1), end=scenario.now)
+    text = render(name, jobs=[scenario.expect["job"]], start=scenario.now - timedelta(hours=1), end=scenario.now)
     answers = {json.dumps(sorted(json.dumps(r) for r in store.run(text)["tables"][0]["rows"]))
                for store in tied_stores}
     assert len(answers) == 1, f"{name}: {len(answers)} different answers for one world"
@@ -168,7 +168,8 @@ def test_rows_are_put_in_the_order_the_query_declares_with_every_column_breaking
     from bot.kql import load_query
 
     query = load_query("exit_codes")
-    assert query.order == (("Count", True), ("Executions", True), ("LastSeen", True), ("ExitCode", False))
+    assert query.order == (("Count", True), ("Executions", True), ("LastSeen", True), ("ExitCode", False),
+                           ("JobName", False))
     t = datetime(2026, 11, 21, 11, tzinfo=UTC)
     rows = [
         {"ExitCode": 2, "Count": 3, "Executions": 1, "LastSeen": t, "SampleExecution": "b"},

@@ -222,7 +222,9 @@ _LEVELS: dict[str, frozenset[str]] = {
     "": frozenset(minimal())
     | {"description", "workspace_id", "log_destination", "tables", "metrics"}
     | {"queues", "faults", "expect"}
-    | {"resources", "role_assignments", "role_definitions", "resource_changes"},
+    | {"resources", "role_assignments", "role_definitions", "resource_changes"}
+    | {"alert_rules", "action_groups"},
+    "alert_rules": frozenset({"metric", "scheduled_query", "activity_log"}),
     "queues[0]": frozenset({"type", "account", "resource_group", "name", "depth", "dead_letter"}),
     "faults[0]": frozenset({"target", "path", "latency_ms", "status", "retry_after", "partial", "drop", "times"}),
     "metrics[0]": frozenset({"job", "name", "points"}),
@@ -239,6 +241,7 @@ def _with_entries() -> dict[str, Any]:
         faults=[{"target": "arm"}],
         metrics=[{"job": "job-1", "name": "Executions", "points": []}],
         expect={"cause": "oom", "change": {"path": "properties.configuration.replicaTimeout"}},
+        alert_rules={"metric": []},
     )
 
 
@@ -257,6 +260,8 @@ def test_an_unknown_key_is_always_rejected_with_its_path(level: str, key: str, v
         data["expect"][key] = value
     elif level == "expect.change":
         data["expect"]["change"][key] = value
+    elif level == "alert_rules":
+        data["alert_rules"][key] = value
     else:
         data[level.split("[")[0]][0][key] = value
     path = f"{level}.{key}" if level else key
@@ -438,4 +443,26 @@ def test_the_change_evidence_keys_are_checked() -> None:
         "expect.change.caller_kind: 'bot' is not one of: person, pipeline, unknown",
         "expect.change.source: 'guess' is not one of: resource-graph, activity-log, executions",
         "expect.change.colour: unknown key",
+    ]
+
+
+ALERT_ID = "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.Insights"
+
+
+def test_the_alerting_keys_load_as_written_and_are_checked() -> None:
+    metric = {"id": f"{ALERT_ID}/metricAlerts/m", "name": "m", "type": "Microsoft.Insights/metricAlerts",
+              "properties": {"enabled": True, "scopes": [JOB_ID],
+                             "actions": [{"actionGroupId": f"{ALERT_ID}/actionGroups/g"}]}}
+    group = {"id": f"{ALERT_ID}/actionGroups/g", "name": "g",
+             "properties": {"enabled": True, "emailReceivers": []}}
+    scenario = parse_scenario(minimal(alert_rules={"metric": [metric]}, action_groups=[group]))
+    assert scenario.alert_rules == {"metric": [metric]} and scenario.action_groups == [group]
+    assert parse_scenario(json.loads(json.dumps(scenario.to_dict()))) == scenario
+    problems = problems_of(minimal(alert_rules={"metric": [{"id": "rule-1", "properties": {}}], "log": []},
+                                   action_groups=[{"id": f"{ALERT_ID}/actionGroups/g", "name": "g"}]))
+    assert problems == [
+        "alert_rules.metric[0].id: must be an ARM resource id (/subscriptions/… or /providers/…), not 'rule-1'",
+        "alert_rules.metric[0].name: required key is missing",
+        "alert_rules.log: unknown key",
+        "action_groups[0].properties: required key is missing",
     ]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.assets import bundled_scenarios
+from bot.azure.permissions import ARM_READS, action_for
 from bot.cli import main
 from bot.emulator.scenario import load_scenario
 from bot.intake import parse_job
@@ -87,7 +88,7 @@ def test_triage_json_concludes_what_the_scenario_expects(path: Path, capsys: pyt
 
 
 # The fields of `expect.change`, compared with `verdict.suspected_change` (what an on-call engineer reads).
-CHANGE_FIELDS = ("what", "path", "before", "after", "caller", "caller_kind", "source", "resource")
+CHANGE_FIELDS = ("what", "path", "before", "after", "caller", "caller_kind", "source", "resource", "access")
 
 
 def assert_change_matches(expected: Any, suspected: dict[str, Any] | None) -> None:
@@ -100,6 +101,8 @@ def assert_change_matches(expected: Any, suspected: dict[str, Any] | None) -> No
     for name in ("what", "caller", "caller_kind", "source"):
         if name in expected:
             assert suspected[name] == expected[name], f"suspected_change.{name}"
+    if "access" in expected:  # a deleted role assignment read against the identity's roles now
+        assert (suspected.get("access_now") or {}).get("status") == expected["access"], "suspected_change.access_now"
     resource = suspected["resource"]
     want = expected.get("resource")
     assert (resource.lower() if isinstance(resource, str) else resource) == \
@@ -129,3 +132,6 @@ def test_triage_makes_only_the_allowed_azure_reads(path: Path) -> None:
     assert all((p.startswith("/v1/workspaces/") and p.endswith("/query"))
                or p.lower() == "/providers/microsoft.resourcegraph/resources" for p in posts), posts
     assert not any("listsecrets" in r.path.lower() for r in requests)
+    # The deploy script's custom role grants exactly ARM_READS: every request is one of them.
+    needed = {action_for(r.method, r.path) for r in requests} - {None}
+    assert needed <= set(ARM_READS), f"reads the bot's role does not grant: {sorted(needed - set(ARM_READS))}"

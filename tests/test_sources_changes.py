@@ -95,16 +95,16 @@ async def test_a_missing_resource_and_an_upstream_failure_reach_the_caller_as_th
 
 
 async def test_prefetch_starts_the_change_reads_at_once_with_the_others() -> None:
-    changes = FakeChanges(delay_s=0.2, assignments=[{"id": "a"}], resources={ENV_ID.lower(): {"id": ENV_ID}})
-    jobs = FakeJobs([], delay_s=0.2)
+    changes = FakeChanges(delay_s=1.0, assignments=[{"id": "a"}], resources={ENV_ID.lower(): {"id": ENV_ID}})
+    jobs = FakeJobs([], delay_s=1.0)
     src = Sources(make_job(dependencies=("kv", PRINCIPAL)), WINDOW, NOW, readers(jobs, changes=changes))
     src.prefetch(["executions", "changes:resourcegraph", "changes:roles", "resource:environment"])
-    await asyncio.sleep(0.01)  # the reads start; none is waited for (each takes 0.2 s)
+    await asyncio.sleep(0.01)  # the reads start; none is waited for (each takes 1 s)
     assert sorted(changes.calls) == ["resource", "resource_changes", "role_assignments"]
     assert jobs.calls == ["executions"]
     started = asyncio.get_running_loop().time()
     await asyncio.gather(src.executions(), src.resource_changes(), src.role_assignments(), src.resource(ENV_ID))
-    assert asyncio.get_running_loop().time() - started < 0.35  # one round of 0.2 s, not four
+    assert asyncio.get_running_loop().time() - started < 2.5  # one round of 1 s, not four
     assert len(changes.calls) == 3  # the checks' reads were the prefetched ones
 
 

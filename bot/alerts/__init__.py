@@ -9,6 +9,9 @@
     codec       a thread as the store's JSON document
     storage     versioned thread and group records in the store
     intake      the webhook: refuse, store durably, 202
+    inbox       deliveries arriving together stored in one commit
+    pressure    background work gives way while the webhook answers
+    flapping    an alert that keeps firing and resolving                              (pure)
     service     one delivery: group, deduplicate, route
     work        the Slack work: post, triage, refresh, notes — claimed through leases
     escalation  Acknowledge, and the owners' chain tier by tier

@@ -7,7 +7,19 @@ from datetime import datetime
 from typing import Any
 
 from bot.alerts.schema import Condition
-from bot.alerts.thread import Ack, Effect, Facts, Lease, Member, Posted, Routing, Thread, TriageResult
+from bot.alerts.thread import (
+    Ack,
+    Effect,
+    Facts,
+    Flapping,
+    IncidentFacts,
+    Lease,
+    Member,
+    Posted,
+    Routing,
+    Thread,
+    TriageResult,
+)
 
 
 def thread_to_dict(thread: Thread) -> dict[str, Any]:
@@ -28,7 +40,8 @@ def thread_to_dict(thread: Thread) -> dict[str, Any]:
         "opened_at": _time(thread.opened_at),
         "members": [
             {"alert_id": m.alert_id, "fired_at": _time(m.fired_at), "resolved_at": _time(m.resolved_at),
-             "seen": [c.value for c in m.seen], "severity": m.severity, "deliveries": list(m.deliveries)}
+             "seen": [c.value for c in m.seen], "severity": m.severity, "deliveries": list(m.deliveries),
+             "job": m.job}
             for m in thread.members
         ],
         "effects": [
@@ -45,11 +58,20 @@ def thread_to_dict(thread: Thread) -> dict[str, Any]:
         "triage": None if triage is None else {"text": triage.text, "cause": triage.cause, "error": triage.error},
         "ack": None if thread.ack is None else {"user": thread.ack.user, "at": _time(thread.ack.at)},
         "escalated": thread.escalated,
+        "flapping": None if thread.flapping is None else {
+            "fired": thread.flapping.fired, "window_min": thread.flapping.window_min,
+            "since": _time(thread.flapping.since)},
+        "incident": None if thread.incident is None else {
+            "kind": thread.incident.kind, "name": thread.incident.name, "jobs": list(thread.incident.jobs),
+            "owner": thread.incident.owner},
+        "part_of": thread.part_of,
     }
 
 
 def thread_from_dict(raw: Mapping[str, Any]) -> Thread:
     facts, routing, triage, ack = raw["facts"], raw["routing"], raw.get("triage"), raw.get("ack")
+    flapping = raw.get("flapping")  # absent in threads stored before flapping was noticed
+    incident = raw.get("incident")  # absent in threads stored before incidents
     return Thread(
         key=raw["key"],
         facts=Facts(
@@ -68,7 +90,7 @@ def thread_from_dict(raw: Mapping[str, Any]) -> Thread:
         members=tuple(
             Member(alert_id=m["alert_id"], fired_at=_maybe(m.get("fired_at")), resolved_at=_maybe(m.get("resolved_at")),
                    seen=tuple(Condition(c) for c in m.get("seen") or ()), severity=m.get("severity") or "",
-                   deliveries=tuple(str(d) for d in m.get("deliveries") or ()))
+                   deliveries=tuple(str(d) for d in m.get("deliveries") or ()), job=m.get("job"))
             for m in raw.get("members") or ()
         ),
         effects=tuple(
@@ -86,6 +108,11 @@ def thread_from_dict(raw: Mapping[str, Any]) -> Thread:
             text=triage["text"], cause=triage.get("cause"), error=triage.get("error")),
         ack=None if ack is None else Ack(ack["user"], _parse(ack["at"])),
         escalated=int(raw.get("escalated") or 0),
+        flapping=None if not flapping else Flapping(
+            int(flapping["fired"]), float(flapping["window_min"]), _parse(flapping["since"])),
+        incident=None if not incident else IncidentFacts(
+            str(incident["kind"]), str(incident["name"]), tuple(incident.get("jobs") or ()), incident.get("owner")),
+        part_of=raw.get("part_of"),
     )
 
 

@@ -19,6 +19,7 @@ from bot.alerts.thread import Ack, Thread, acknowledge, escalate
 from bot.alerts.tiers import escalation_step
 from bot.clock import Clock
 from bot.store import Store
+from bot.telemetry.metrics import ALERT_ESCALATIONS as ESCALATIONS
 
 Audit = Callable[..., Awaitable[None]]
 _USER_ID = re.compile(r"\A[UW][A-Z0-9]{2,}\Z")
@@ -56,6 +57,7 @@ class Escalations:
         if thread is None:
             return None
         if called:
+            ESCALATIONS.inc()
             await self._timers.schedule(WORK, key, now, {})
             self._wake()
         after = escalation_step(thread, now).next_at

@@ -12,15 +12,15 @@ Registered like any extension (bot/features.py): `build(services)` returns the f
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.alerts.escalation import Escalations
+from bot.alerts.inbox import DeliveryInbox
 from bot.alerts.intake import AccessLogRedaction, Webhook
+from bot.alerts.pressure import IntakeLoad
 from bot.alerts.render import ACK_ACTION
 from bot.alerts.schema import InvalidAlert
 from bot.alerts.service import AlertService
@@ -29,7 +29,8 @@ from bot.alerts.work import ThreadWork
 from bot.alerts.worker import POLL_S, TimerWorker
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.feature_api import Endpoint, Services
-from bot.slack.interactivity import click_origin, from_message
+from bot.slack.interactivity import from_message, parse_click
+from bot.slack.listening import Audited, audited, ephemeral, just_ack
 from bot.slack.posting import DEFAULT_INTERVAL_S, PostingQueue
 from bot.store import Timer
 
@@ -61,22 +62,25 @@ class AlertsFeature:
         records = AlertRecords(store)
         self._records = records
         self.queue = PostingQueue(services.client, interval_s=posting_interval_s)
+        self.load = IntakeLoad()
         self.worker = TimerWorker(store, self.scheduler, services.replica_id,
                                   {DELIVERY: self._on_delivery, WORK: self._on_work, RECOVER: self._on_work,
                                    ESCALATE: self._on_escalate},
                                   lease_s=lease_s, poll_s=poll_s, running={DELIVERY: 4, ESCALATE: 4},
                                   # A delivery that fails this often never will (an unstorable payload):
                                   # parked, not retried forever. Thread work keeps retrying (Slack outages).
-                                  attempts={DELIVERY: DELIVERY_ATTEMPTS})
+                                  attempts={DELIVERY: DELIVERY_ATTEMPTS}, give_way=self.load.give_way)
+        self.inbox = DeliveryInbox(store, self.scheduler, stored=self.worker.wake)
         self.service = AlertService(store=store, config=config, readers=services.readers, clock=services.clock,
                                     scheduler=self.scheduler, default_channel=default_channel,
                                     audit=services.audit, wake=self.worker.wake)
         self.work = ThreadWork(records=records, queue=self.queue, readers=services.readers, config=config,
                                clock=services.clock, scheduler=self.scheduler, owner=services.replica_id,
-                               lease_s=lease_s, fallback_channel=default_channel, audit=services.audit)
+                               lease_s=lease_s, fallback_channel=default_channel, audit=services.audit,
+                               give_way=self.load.give_way)
         self.escalations = Escalations(store=store, records=records, clock=services.clock,
                                        scheduler=self.scheduler, wake=self.worker.wake)
-        self.webhook = Webhook(token=settings.alert_token, accept=self.accept, audit=services.audit)
+        self.webhook = Webhook(token=settings.alert_token, accept=self.accept, audit=services.audit, load=self.load)
         self._access_log = AccessLogRedaction(settings.secrets)
 
     def endpoints(self) -> dict[str, Endpoint]:
@@ -89,7 +93,7 @@ class AlertsFeature:
         return {"alerts_parked": len(parked), "alerts_parked_recent": parked[-5:]}
 
     def register(self, bolt: AsyncApp) -> None:
-        bolt.action(ACK_ACTION)(self._on_ack)
+        bolt.action(ACK_ACTION)(ack=just_ack, lazy=[self._on_ack])
 
     async def start(self) -> None:
         if not self._services.settings.alert_token:
@@ -103,15 +107,13 @@ class AlertsFeature:
         return self.worker.idle
 
     async def stop(self) -> None:
+        await self.inbox.close()
         await self.worker.stop()
         logging.getLogger("uvicorn.access").removeFilter(self._access_log)
 
     async def accept(self, body: dict[str, Any]) -> str:
-        """Store one delivery durably (before the webhook answers) and wake the worker; returns its id."""
-        delivery = uuid.uuid4().hex
-        await self._services.store.timers.schedule(DELIVERY, delivery, self.scheduler.now(), {"body": body})
-        self.worker.wake()
-        return delivery
+        """Store one delivery durably (before the webhook answers; the worker is woken); returns its id."""
+        return await self.inbox.put(body)
 
     # --- timers ----------------------------------------------------------------------------------------
 
@@ -142,54 +144,40 @@ class AlertsFeature:
 
     # --- the Acknowledge button ------------------------------------------------------------------------
 
-    async def _on_ack(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        started = time.monotonic()
-        user = str((body.get("user") or {}).get("id") or "")
-        channel, message_ts = click_origin(body)
-        key = str(action.get("value") or "")
-        outcome, target = "error", None
-        try:
+    async def _on_ack(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        click = parse_click(body, action)
+        key, channel, user = click.value, click.channel, click.user
+        tell = ephemeral(self._services.client, channel, user)
+        entry = Audited(user, channel or None, "click:ack-alert", key.rstrip("/").rsplit("/", 1)[-1][:200],
+                        sorry=":warning: Sorry, acknowledging failed inside jobbot. It has been logged.")
+        async with audited(self._services.audit, entry, tell):
             thread = await self._records.thread(key)
             if thread is None:
-                outcome = "not-found"
-                await self._tell(channel, user, "jobbot has no record of this alert any more.")
+                entry.outcome = "not-found"
+                await tell("jobbot has no record of this alert any more.")
                 return
-            target = thread.routing.job
+            entry.target = thread.routing.job
             # A click counts only on the thread's own message, in its own channel, by someone the access
             # rules let act there (`access.commands.ack`, else the channel list): a button value copied into
             # another message, or a forged channel in the payload, acknowledges nothing.
-            if not from_message((channel, message_ts), thread.channel or thread.routing.channel, thread.ts):
-                outcome = "refused"
-                await self._tell(channel, user, "This button does not belong to this message; nothing was done.")
+            if not from_message((channel, click.message_ts), thread.channel or thread.routing.channel, thread.ts):
+                entry.outcome = "refused"
+                await tell("This button does not belong to this message; nothing was done.")
                 return
             decision = await self._services.access.decide(ACK_COMMAND, user, channel)
             if not decision.allowed:
-                outcome = "refused"
-                await self._tell(channel, user, f":no_entry: {decision.reason}")
+                entry.outcome = "refused"
+                await tell(f":no_entry: {decision.reason}")
                 return
             result = await self.escalations.acknowledge(key, user)
             if result.thread is None:
-                outcome = "not-found"
-                await self._tell(channel, user, "jobbot has no record of this alert any more.")
+                entry.outcome = "not-found"
+                await tell("jobbot has no record of this alert any more.")
             elif not result.recorded and result.ack is not None:
-                outcome = "duplicate"
-                await self._tell(channel, user, f"Already acknowledged by <@{result.ack.user}>.")
+                entry.outcome = "duplicate"
+                await tell(f"Already acknowledged by <@{result.ack.user}>.")
             else:
-                outcome = "ok"
-        except Exception:  # one handler for the click: log it, tell the user plainly
-            log.exception("acknowledging an alert failed", extra={"alert": key})
-            await self._tell(channel, user, ":warning: Sorry, acknowledging failed inside jobbot. It has been logged.")
-        finally:
-            await self._services.audit(actor=user, channel=channel or None, action="click:ack-alert", target=target,
-                                       detail=key.rstrip("/").rsplit("/", 1)[-1][:200], outcome=outcome,
-                                       duration_ms=int((time.monotonic() - started) * 1000))
-
-    async def _tell(self, channel: str, user: str, text: str) -> None:
-        try:
-            await self._services.client.chat_postEphemeral(channel=channel, user=user, text=text)
-        except Exception:
-            log.warning("could not tell the user about their click", exc_info=True)
+                entry.outcome = "ok"
 
 
 def build(services: Services) -> AlertsFeature:

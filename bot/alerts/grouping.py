@@ -21,13 +21,16 @@ class Group:
 
 
 def place(group: Group | None, alert_id: str, fired_at: datetime, window: timedelta, *,
-          groupable: bool = True) -> tuple[Group, str]:
+          groupable: bool = True, flapping_in: str | None = None) -> tuple[Group, str]:
     """The group after a new alert, and the key of the thread the alert belongs to.
 
     It joins the open thread if it fired within `window` of that thread's first alert (either side:
-    deliveries arrive out of order); otherwise it opens a thread of its own, keyed by its own id.
+    deliveries arrive out of order); otherwise it opens a thread of its own, keyed by its own id. An
+    alert flapping in a thread (`flapping_in`) joins that one, however long it has been flapping.
     """
     group = group or Group()
+    if flapping_in is not None:
+        return group, flapping_in
     if groupable and group.thread is not None and group.opened_at is not None \
             and abs(fired_at - group.opened_at) <= window:
         return group, group.thread

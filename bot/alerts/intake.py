@@ -9,7 +9,8 @@
     202  stored durably; processing happens in the background
 
 Azure retries on 408/429/503/504 (not on 500) for about a minute, then skips the endpoint for 15 minutes,
-so the answer must come fast: one INSERT, then 202. Every refusal is audited (without the token); an
+so the answer must come fast: the delivery joins the next commit (`inbox`), then 202; background work
+gives way meanwhile (`pressure`). Every refusal is audited (without the token); an
 accepted delivery is audited when it has been processed. The token is never logged: not by this module,
 and not by uvicorn's access log, which would print the query string (see `AccessLogRedaction`).
 """
@@ -27,8 +28,10 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
+from bot.alerts.pressure import IntakeLoad
 from bot.alerts.schema import InvalidAlert, UnknownSchema, parse_alert
 from bot.boundary import LogRedaction
+from bot.telemetry.metrics import ALERT_INTAKE_SECONDS, WEBHOOK_ANSWERS
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +47,8 @@ Audit = Callable[..., Awaitable[None]]
 
 class Webhook:
     def __init__(self, *, token: str, accept: Accept, audit: Audit,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, load: IntakeLoad | None = None) -> None:
+        self._load = load or IntakeLoad()
         self._token = token.encode()
         self._accept = accept
         self._audit = audit
@@ -54,8 +58,18 @@ class Webhook:
 
     async def __call__(self, request: Request) -> Response:
         started = time.monotonic()
+        response = await self._answer(request, started)
+        ALERT_INTAKE_SECONDS.observe(time.monotonic() - started)
+        WEBHOOK_ANSWERS.labels(str(response.status_code)).inc()
+        return response
+
+    async def _answer(self, request: Request, started: float) -> Response:
         if not self._authorized(request):
-            return await self._unauthorized(started)
+            return await self._unauthorized(started)  # a flood without the token holds nothing back
+        with self._load.answer():  # the background work gives way meanwhile
+            return await self._take(request, started)
+
+    async def _take(self, request: Request, started: float) -> Response:
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > MAX_BODY:
             return await self._refuse(413, "too large", f"Content-Length {length}", started)

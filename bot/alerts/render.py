@@ -23,7 +23,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.alerts.schema import Alert
-from bot.alerts.thread import Facts, Member, Thread
+from bot.alerts.shared_cause import SharedCause
+from bot.alerts.thread import MEMBER_TRIAGE, Facts, Flapping, IncidentFacts, Member, Thread
 from bot.slack.blocks import SlackMessage, escape
 from bot.slack.kit import block_dict, section
 from bot.slack.limits import BLOCKS_MAX, HEADER_TEXT_MAX, SECTION_TEXT_MAX, TEXT_OBJECT_MAX, check_blocks, truncate
@@ -37,9 +38,13 @@ _FALLBACK_MAX = 3000
 # --- the parent ----------------------------------------------------------------------------------------
 
 
-def parent_message(thread: Thread, report: Sequence[dict[str, Any]] = ()) -> SlackMessage:
+def parent_message(thread: Thread, report: Sequence[dict[str, Any]] = (), *, cause: SharedCause | None = None,
+                   triaged: int = 0) -> SlackMessage:
     """The parent message for the thread as stored now, with the triage's `report` blocks once there is
-    one (at most 50 blocks in all, every Slack limit kept)."""
+    one (at most 50 blocks in all, every Slack limit kept). An incident's parent shows instead the shared
+    `cause` its jobs' stored triages agree on, of `triaged` triages stored so far."""
+    if thread.incident is not None:
+        return incident_message(thread, thread.incident, cause, triaged)
     triage_blocks = list(report) if thread.triage and thread.triage.cause else []
     room = BLOCKS_MAX - _OWN_BLOCKS
     cut = max(0, len(triage_blocks) - room)
@@ -74,6 +79,9 @@ def _facts(thread: Thread) -> dict[str, Any]:
     if facts.description:
         lines.append(f"_{escape(one_line(facts.description))[:500]}_")
     lines.append(_status(thread))
+    if thread.flapping is not None:
+        lines.append(f":repeat: *{flapping_line(thread.flapping)}* — firings and resolves are counted here, "
+                     "not posted")
     others = len(thread.members) - 1
     if others > 0:
         lines.append(f":heavy_plus_sign: *+{others} more* alert{'s' if others > 1 else ''} of this rule on this "
@@ -125,6 +133,9 @@ def _context(thread: Thread, extra: list[str]) -> dict[str, Any]:
         items.append("posted in the default alert channel: the job has no channel in the catalog or "
                      "`jobbot-channel` tag")
     items += [escape(note) for note in routing.notes]
+    if thread.part_of is not None:
+        items.append(":link: *Part of an environment-wide incident*: see its thread in the alert channel; "
+                     "this alert escalates no further on its own")
     if thread.triage and thread.triage.cause == "healthy" and not thread.resolved:
         items.append(":warning: the triage found nothing wrong in its window while the alert is firing: the "
                      "alert measures something these checks do not see")
@@ -159,6 +170,90 @@ def _fallback(thread: Thread) -> str:
     return truncate(escape(line), _FALLBACK_MAX)
 
 
+# --- an environment-wide incident ------------------------------------------------------------------------
+
+
+def incident_message(thread: Thread, incident: IncidentFacts, cause: SharedCause | None = None,
+                     triaged: int = 0) -> SlackMessage:
+    """The incident's parent: the shared dependency, the likely shared cause (the change its jobs' triages
+    agree on), its status, one line per job's alert, the owner paged."""
+    mark = ":white_check_mark: Resolved" if thread.resolved else ":rotating_light:"
+    title = f"{mark} Environment-wide incident · {len(incident.jobs)} jobs · {incident.describe()}"
+    lines = [f"*{len(incident.jobs)} jobs* sharing the *{escape(incident.describe())}* started failing together: "
+             "the shared dependency is the likely cause (each job's triage is in the thread).",
+             _status(thread), "*Affected jobs:*"]
+    by_job: dict[str, list[Member]] = {}
+    for member in thread.members:
+        by_job.setdefault(member.job or "unknown job", []).append(member)
+    for job in incident.jobs:
+        members = by_job.get(job, [])
+        state = ("resolved" if members and all(m.resolved for m in members)
+                 else "firing" if members else "failing (alert in its own thread)")
+        fired = min((m.fired_at for m in members if m.fired_at), default=None)
+        lines.append(f"• *{escape(job)}* — {state}" + (f", fired {when(fired)}" if fired else ""))
+    context = [f"paged {mention(incident.owner)} (platform owner)" if incident.owner
+               else "no platform owner configured (`alerts.platform_owners`)",
+               "resolved: every alert in it resolved" if thread.resolved
+               else "per-job escalation held while the incident is open"]
+    blocks = [block_dict(HeaderBlock(block_id="jobbot.incident.header",
+                                     text=PlainTextObject(text=truncate(title, HEADER_TEXT_MAX), emoji=True))),
+              section(truncate(cause_line(thread, incident, cause, triaged), SECTION_TEXT_MAX),
+                      block_id="jobbot.incident.cause"),
+              section(truncate("\n".join(lines), SECTION_TEXT_MAX), block_id="jobbot.incident.jobs"),
+              block_dict(ContextBlock(block_id="jobbot.incident.context", elements=[
+                  MarkdownTextObject(text=truncate(" · ".join(context), TEXT_OBJECT_MAX), verbatim=True)]))]
+    if thread.ack is None and not thread.resolved:
+        blocks.append(_ack_button(thread.key))
+    state = "resolved" if thread.resolved else "open"
+    text = f"Environment-wide incident {state}: {len(incident.jobs)} jobs sharing the {incident.describe()}"
+    if cause is not None:
+        text += f" — shared cause: {_cause_plain(cause)}"
+    return SlackMessage(text=truncate(escape(text), _FALLBACK_MAX), blocks=blocks)
+
+
+def cause_line(thread: Thread, incident: IncidentFacts, cause: SharedCause | None, triaged: int) -> str:
+    """What the jobs' triages say caused it: the change they share (what, when, who), or that none is
+    shared (yet)."""
+    if cause is not None:
+        who = f" by {escape(cause.caller)}" if cause.caller else ""
+        at = f" {when(cause.time)}" if cause.time else ""
+        source = {"activity-log": "Activity Log", "resource-graph": "Resource Graph"}.get(cause.source or "", "")
+        seen = f"found by the triage of {len(cause.jobs)} of {len(incident.jobs)} jobs" + (
+            f" in the {source}" if source else "")
+        return f":mag: *Shared cause:* {escape(one_line(cause.what))}{at}{who} — {seen}."
+    owed = sum(1 for e in thread.effects if e.key.startswith(MEMBER_TRIAGE) and not e.done)
+    if owed:
+        return (f":hourglass_flowing_sand: *Shared cause:* looking for a change of the {escape(incident.describe())} "
+                f"in the jobs' triages ({triaged} in so far)…")
+    return (f":grey_question: *Shared cause:* no change common to these jobs was found in their triages "
+            f"({triaged} triaged): see each job's triage in the thread.")
+
+
+def _cause_plain(cause: SharedCause) -> str:
+    at = f" {cause.time.strftime('%H:%M UTC')}" if cause.time else ""
+    return f"{one_line(cause.what)}{at}" + (f" by {cause.caller}" if cause.caller else "")
+
+
+def page_text(incident: IncidentFacts) -> str:
+    """The incident's one page to the platform owner."""
+    owner = mention(incident.owner) if incident.owner else "platform owner"
+    return (f":rotating_light: {owner}: {len(incident.jobs)} jobs sharing the *{escape(incident.describe())}* "
+            "are failing together. Per-job escalations are held while this incident is open.")
+
+
+def incident_note_text() -> str:
+    return (":link: This job is one of several failing together on a shared dependency: the environment-wide "
+            "incident's thread in the alert channel has them all. This alert escalates no further on its own.")
+
+
+def incident_line_text(member: Member) -> str:
+    """An alert's line in an incident thread (its job's triage follows as a reply)."""
+    fired = f" fired {when(member.fired_at)}" if member.fired_at else " fired"
+    job = f"*{escape(member.job)}*" if member.job else "an unknown job"
+    return f":red_circle: {job}: alert `{escape(_short(member.alert_id))}`{fired}" + (
+        f" ({escape(member.severity)})" if member.severity else "")
+
+
 # --- notes in the thread -------------------------------------------------------------------------------
 
 
@@ -178,6 +273,26 @@ def resolved_text(thread: Thread, member: Member) -> str:
         done = sum(1 for m in thread.members if m.resolved)
         line += f" {done} of {len(thread.members)} alerts in this thread are resolved."
     return line
+
+
+def flapping_line(flapping: Flapping) -> str:
+    times = "once" if flapping.fired == 1 else f"{flapping.fired} times"
+    return f"flapping: fired {times} in {_minutes(flapping.window_min)}"
+
+
+def flapping_text(thread: Thread) -> str:
+    """The one note a thread gets when its alert starts flapping."""
+    flapping = thread.flapping
+    if flapping is None:
+        return ":repeat: This alert was flapping; it has been quiet since."
+    window = _minutes(flapping.window_min)
+    return (f":repeat: This alert is flapping: it fired {flapping.fired} times in {window}, resolving in between. "
+            f"Further firings join this thread without a new message, note or escalation (the parent keeps "
+            f"count); after {window} of quiet it is treated as new again.")
+
+
+def _minutes(value: float) -> str:
+    return f"{value:g} min"
 
 
 def ack_text(thread: Thread) -> str:

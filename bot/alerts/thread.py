@@ -31,6 +31,10 @@ POST = "post"
 TRIAGE = "triage"
 REFRESH = "refresh"
 ACK_NOTE = "note:ack"
+FLAPPING_NOTE = "note:flapping"
+PAGE_NOTE = "note:page"  # an incident's one page to the platform owner
+INCIDENT_NOTE = "note:incident"  # a job's thread, posted before the incident was seen, points to it
+MEMBER_TRIAGE = "triage:"  # + alert id: in an incident, each job's triage is a reply in the incident's thread
 MAX_ATTEMPTS = 5
 RETRY_AFTER = timedelta(seconds=5)
 
@@ -43,6 +47,10 @@ def resolved_note(alert_id: str) -> str:
     return f"note:resolved:{alert_id}"
 
 
+def member_triage(alert_id: str) -> str:
+    return f"{MEMBER_TRIAGE}{alert_id}"
+
+
 def escalation_note(tier: int) -> str:
     return f"escalate:{tier}"
 
@@ -52,6 +60,7 @@ class Posted(StrEnum):
     POSTED = "posted"
     UNROUTABLE = "unroutable"  # no channel at all: logged and audited, nothing to post to
     FAILED = "failed"  # Slack refused it MAX_ATTEMPTS times
+    IN_INCIDENT = "in-incident"  # part of an environment-wide incident before it was posted: a line there instead
 
 
 class Change(StrEnum):
@@ -92,6 +101,7 @@ class Member:
     # The stored deliveries that brought them. A delivery processed again (its replica died before the
     # delivery was settled) is known for what it did the first time, not mistaken for a repeat.
     deliveries: tuple[str, ...] = ()
+    job: str | None = None  # the job it fired on (incident threads hold several jobs' alerts)
 
     @property
     def resolved(self) -> bool:
@@ -137,6 +147,28 @@ class TriageResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Flapping:
+    """The alert keeps firing and resolving (see `flapping`): what the parent says about it."""
+
+    fired: int  # firings within the window
+    window_min: float
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFacts:
+    """What an environment-wide incident thread is about (see `incidents`)."""
+
+    kind: str  # registry | key vault | identity | event-source namespace | environment
+    name: str
+    jobs: tuple[str, ...]  # the affected jobs, sorted
+    owner: str | None = None  # the platform owner paged, as a Slack mention; None: nobody configured
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.name.rsplit('/', 1)[-1] if self.kind == 'environment' else self.name}"
+
+
+@dataclass(frozen=True, slots=True)
 class Ack:
     user: str
     at: datetime
@@ -159,6 +191,9 @@ class Thread:
     triage: TriageResult | None = None
     ack: Ack | None = None
     escalated: int = 0  # escalation tiers mentioned so far
+    flapping: Flapping | None = None
+    incident: IncidentFacts | None = None  # this thread is an environment-wide incident
+    part_of: str | None = None  # this job's thread was folded into that incident thread: no escalation of its own
 
     @property
     def resolved(self) -> bool:
@@ -188,12 +223,18 @@ def open_thread(key: str, alert: Alert, routing: Routing, opened_at: datetime, f
     return Thread(key=key, facts=facts, routing=routing, opened_at=opened_at, effects=tuple(effects))
 
 
-def apply_alert(thread: Thread, alert: Alert, now: datetime, delivery: str | None = None) -> Applied:
+def apply_alert(thread: Thread, alert: Alert, now: datetime, delivery: str | None = None, *,
+                flapping: Flapping | None = None, job: str | None = None) -> Applied:
     """The thread after one delivery of `alert`; the same alert and condition twice changes nothing.
 
     `delivery` names the stored delivery: applied again (the replica processing it died before settling
     it), it changes nothing either, but it is told apart from a repeated delivery and says what it changed
     the first time, so the audit trail still gets that change.
+
+    `job`: the job it fired on. In an incident thread a new job's alert owes that job's triage, as a reply.
+
+    `flapping`: the alert is flapping now. The parent says so (and the thread gets one note saying so),
+    and firings and resolves owe no note of their own: the parent's count is the news.
     """
     member = thread.member(alert.alert_id)
     if member is not None and alert.condition in member.seen:
@@ -203,10 +244,14 @@ def apply_alert(thread: Thread, alert: Alert, now: datetime, delivery: str | Non
     added: list[str] = []
     change = Change.LATE  # a known alert's other condition: only Resolved can still change anything
     if member is None:
-        member = Member(alert.alert_id, alert.fired_at, severity=alert.severity)
+        member = Member(alert.alert_id, alert.fired_at, severity=alert.severity, job=job)
         change = Change.OPENED if alert.alert_id == thread.key else Change.JOINED
         if change is Change.JOINED:
             added.append(joined_note(alert.alert_id))
+        if thread.incident is not None and job is not None:
+            added.append(member_triage(alert.alert_id))
+            thread = replace(thread, incident=replace(thread.incident,
+                                                      jobs=tuple(sorted({*thread.incident.jobs, job}))))
     member = replace(member, seen=(*member.seen, alert.condition), fired_at=member.fired_at or alert.fired_at,
                      deliveries=(*member.deliveries, delivery) if delivery is not None else member.deliveries)
     if alert.condition is Condition.RESOLVED:
@@ -214,8 +259,10 @@ def apply_alert(thread: Thread, alert: Alert, now: datetime, delivery: str | Non
         added.append(resolved_note(alert.alert_id))
         change = Change.RESOLVED
     members = (*(m for m in thread.members if m.alert_id != member.alert_id), member)
-    visible = change is not Change.LATE
-    updated = replace(thread, members=members, view=thread.view + (1 if visible else 0))
+    visible = change is not Change.LATE or flapping != thread.flapping
+    updated = replace(thread, members=members, view=thread.view + (1 if visible else 0), flapping=flapping)
+    if flapping is not None:
+        added = [FLAPPING_NOTE]  # once per thread (`_add_effects` adds a key only once)
     return Applied(_add_effects(updated, added), change)
 
 
@@ -226,6 +273,48 @@ def _first_change(thread: Thread, member: Member, condition: Condition) -> Chang
     if member.seen.index(condition) > 0:
         return Change.LATE
     return Change.OPENED if member.alert_id == thread.key else Change.JOINED
+
+
+def open_incident(key: str, facts: Facts, incident: IncidentFacts, routing: Routing, opened_at: datetime) -> Thread:
+    """A new incident thread (its alerts follow with `apply_alert` or `add_member`): it owes its parent and,
+    when there is a platform owner, one page."""
+    effects = [Effect(POST)] + ([Effect(PAGE_NOTE)] if incident.owner else [])
+    return Thread(key=key, facts=facts, routing=routing, opened_at=opened_at, effects=tuple(effects),
+                  incident=incident)
+
+
+def add_member(thread: Thread, alert_id: str, job: str, fired_at: datetime | None, severity: str) -> Thread:
+    """`thread` (an incident) with a job's alert that fired before the incident was seen, as if delivered
+    here; unchanged if it is there already."""
+    if thread.member(alert_id) is not None:
+        return thread
+    member = Member(alert_id, fired_at, seen=(Condition.FIRED,), severity=severity, job=job)
+    incident = replace(thread.incident, jobs=tuple(sorted({*thread.incident.jobs, job}))) if thread.incident else None
+    updated = replace(thread, members=(*thread.members, member), incident=incident, view=thread.view + 1)
+    return _add_effects(updated, [joined_note(alert_id), member_triage(alert_id)])
+
+
+def resolve_member(thread: Thread, alert_id: str, at: datetime | None) -> Thread | None:
+    """`alert_id` resolved (told by the thread it was folded from); None if it was already or is not here."""
+    member = thread.member(alert_id)
+    if member is None or member.resolved:
+        return None
+    done = replace(member, seen=(*member.seen, Condition.RESOLVED), resolved_at=at)
+    members = tuple(done if m.alert_id == alert_id else m for m in thread.members)
+    return _add_effects(replace(thread, members=members, view=thread.view + 1), [resolved_note(alert_id)])
+
+
+def fold(thread: Thread, incident_key: str) -> Thread | None:
+    """A job's own thread, found part of an incident: it escalates no more. Not posted yet, it never is
+    (its alert is a line in the incident, its triage a reply there); posted, it points to the incident.
+    None if it was folded already."""
+    if thread.part_of is not None or thread.key == incident_key:
+        return None
+    # A changed view: a post in flight as it is folded ends owing a refresh that shows the pointer.
+    folded = replace(thread, part_of=incident_key, view=thread.view + 1)
+    if thread.ts is None and thread.posted is Posted.PENDING:
+        return give_up_post(folded, Posted.IN_INCIDENT, "part of an environment-wide incident")
+    return _add_effects(folded, [INCIDENT_NOTE])
 
 
 def acknowledge(thread: Thread, user: str, at: datetime) -> Thread | None:
@@ -252,7 +341,7 @@ def reroute(thread: Thread, channel: str, note: str, owner: str) -> Thread:
 
 def _add_effects(thread: Thread, keys: Iterable[str]) -> Thread:
     existing = {e.key for e in thread.effects}
-    skip = thread.posted in (Posted.UNROUTABLE, Posted.FAILED)
+    skip = thread.posted in (Posted.UNROUTABLE, Posted.FAILED, Posted.IN_INCIDENT)
     new = tuple(Effect(k, done=skip, result="skipped: the alert has no message" if skip else None)
                 for k in keys if k not in existing)
     return replace(thread, effects=thread.effects + new) if new else thread
@@ -305,6 +394,15 @@ def renew(thread: Thread, key: str, owner: str, until: datetime) -> Thread | Non
 def finish(thread: Thread, key: str, *, result: str | None = None) -> Thread:
     """`key` done. Done stays done: a second finisher (after a takeover) changes nothing."""
     return _with(thread, key, lambda e: e if e.done else replace(e, done=True, lease=None, result=result))
+
+
+def finish_member_triage(thread: Thread, key: str) -> Thread:
+    """An incident job's triage is in (a reply posted, its report stored): the parent owes a refresh, to show
+    the cause the triages now agree on. Done stays done."""
+    effect = thread.effect(key)
+    if effect is None or effect.done:
+        return finish(thread, key)
+    return replace(finish(thread, key), view=thread.view + 1)
 
 
 def finish_post(thread: Thread, channel: str, ts: str, shown_view: int) -> Thread:

@@ -35,7 +35,9 @@ def next_due(opened_at: datetime, every: timedelta, chain_length: int, called: i
 
 def escalation_step(thread: Thread, now: datetime) -> Step:
     """What the escalation timer should do for `thread` at `now`."""
-    if thread.ack is not None or thread.resolved or thread.posted in (Posted.UNROUTABLE, Posted.FAILED):
+    # A thread folded into an environment-wide incident is held: the incident paged its platform owner.
+    if thread.ack is not None or thread.resolved or thread.part_of is not None \
+            or thread.posted in (Posted.UNROUTABLE, Posted.FAILED, Posted.IN_INCIDENT):
         return Step(None, None)
     every = timedelta(seconds=thread.routing.escalate_after_s)
     length = len(thread.routing.chain)

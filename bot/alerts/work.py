@@ -15,13 +15,26 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-
-from bot.alerts.render import ack_text, escalation_text, joined_text, parent_message, resolved_text
+from bot.alerts.render import (
+    ack_text,
+    escalation_text,
+    flapping_text,
+    incident_line_text,
+    incident_note_text,
+    joined_text,
+    page_text,
+    parent_message,
+    resolved_text,
+)
+from bot.alerts.shared_cause import shared_cause
 from bot.alerts.storage import AlertRecords
 from bot.alerts.thread import (
     ACK_NOTE,
+    FLAPPING_NOTE,
+    INCIDENT_NOTE,
     MAX_ATTEMPTS,
+    MEMBER_TRIAGE,
+    PAGE_NOTE,
     POST,
     REFRESH,
     RETRY_AFTER,
@@ -31,6 +44,7 @@ from bot.alerts.thread import (
     TriageResult,
     claim,
     finish,
+    finish_member_triage,
     finish_post,
     finish_refresh,
     finish_triage,
@@ -45,18 +59,18 @@ from bot.alerts.thread import (
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import JobbotError
+from bot.evidence.limiter import Priority
 from bot.evidence.sources import Readers
 from bot.intake import DEFAULT_SINCE, MAX_SINCE, JobSpec
 from bot.model import TriageReport
-from bot.slack.blocks import SlackMessage, render_blocks
+from bot.slack.blocks import SlackMessage, escape, render_blocks
+from bot.slack.errors import CannotPost, SlackFailure
 from bot.slack.posting import PostingQueue
 from bot.triage import triage
 
 log = logging.getLogger(__name__)
 
 Audit = Callable[..., Awaitable[None]]
-# Slack refusals that no retry fixes: the bot cannot write in that channel.
-CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
 # The triage looks back to a little before the alert fired.
 LEAD_IN = timedelta(minutes=10)
 # Triages at once per replica. A storm's triages queue here rather than all start together: each is a burst
@@ -68,8 +82,9 @@ TRIAGES_AT_ONCE = 4
 class ThreadWork:
     def __init__(self, *, records: AlertRecords, queue: PostingQueue, readers: Readers, config: Config,
                  clock: Clock, scheduler: Clock, owner: str, lease_s: float, fallback_channel: str | None,
-                 audit: Audit) -> None:
+                 audit: Audit, give_way: Callable[[], Awaitable[None]] | None = None) -> None:
         self._records = records
+        self._give_way = give_way
         self._queue = queue
         self._readers = readers
         self._config = config
@@ -92,10 +107,11 @@ class ThreadWork:
         alongside: set[asyncio.Task[None]] = set()
         try:
             while True:
+                await self._yield_to_intake()
                 claimed = await self._claim_next(key)
                 if claimed is not None:
                     thread, effect, token = claimed
-                    if effect == TRIAGE:
+                    if effect == TRIAGE or effect.startswith(MEMBER_TRIAGE):
                         task = asyncio.create_task(self._run(thread, effect, token))
                         alongside.add(task)
                         task.add_done_callback(alongside.discard)
@@ -145,12 +161,14 @@ class ThreadWork:
                 await self._refresh(thread, token)
             elif key == TRIAGE:
                 await self._triage(thread)
+            elif key.startswith(MEMBER_TRIAGE):
+                await self._member_triage(thread, key)
             else:
                 await self._note(thread, key)
         except Exception as error:
             reason = _reason(error)
             log.warning("alert thread work failed, will retry: %s", reason,
-                        extra={"alert": thread.key, "effect": key}, exc_info=not isinstance(error, SlackApiError))
+                        extra={"alert": thread.key, "effect": key}, exc_info=not isinstance(error, SlackFailure))
             released, _ = await self._change(thread.key,
                                              lambda t: release(t, key, token, self._scheduler.now(), reason))
             if key == POST and released is not None and released.posted is Posted.FAILED:
@@ -187,14 +205,12 @@ class ThreadWork:
                         extra={"alert": thread.key, "job": thread.routing.job})
             await self._record(thread, "alert:post", "unroutable", "no channel for this alert")
             return
-        message = parent_message(thread, await self._report(thread))
+        message = await self._parent(thread)
         try:
             response = await self._queue.post(channel, text=message.text, blocks=message.blocks,
                                               unfurl_links=False, unfurl_media=False)
-        except SlackApiError as error:
-            code = str(error.response.get("error") or "")
-            if code not in CANNOT_POST:
-                raise
+        except CannotPost as error:
+            code = error.code
             fallback = self._fallback or self._config.alert_channel
             if fallback and fallback != channel:
                 note = f"could not post in channel {channel} ({code}): posted in the default alert channel"
@@ -209,12 +225,12 @@ class ThreadWork:
 
     async def _refresh(self, thread: Thread, token: str) -> None:
         assert thread.channel is not None and thread.ts is not None
-        message = parent_message(thread, await self._report(thread))
+        message = await self._parent(thread)
         try:
             await self._queue.update(thread.channel, thread.ts, text=message.text, blocks=message.blocks)
-        except SlackApiError as error:
+        except SlackFailure as error:
             # This view is lost, not retried in a loop: the next change of the thread renders it again.
-            log.warning("could not update an alert's parent: %s", error.response.get("error"),
+            log.warning("could not update an alert's parent: %s", error.code,
                         extra={"alert": thread.key})
         await self._change(thread.key, lambda t: finish_refresh(t, token, thread.view))
 
@@ -231,6 +247,12 @@ class ThreadWork:
         kind, _, rest = key.partition(":")
         if key == ACK_NOTE:
             return ack_text(thread)
+        if key == FLAPPING_NOTE:
+            return flapping_text(thread)
+        if key == PAGE_NOTE:  # an incident over before its page left (it opened resolved) pages nobody
+            return page_text(thread.incident) if thread.incident and not thread.resolved else None
+        if key == INCIDENT_NOTE:
+            return incident_note_text()
         if kind == "escalate":
             tier = int(rest)
             previous = max((int(e.key.partition(":")[2]) for e in thread.effects
@@ -240,7 +262,9 @@ class ThreadWork:
         member = thread.member(alert_id)
         if member is None:
             return None
-        return joined_text(thread, member) if what == "joined" else resolved_text(thread, member)
+        if what == "joined":
+            return incident_line_text(member) if thread.incident else joined_text(thread, member)
+        return resolved_text(thread, member)
 
     async def _triage(self, thread: Thread) -> None:
         routing = thread.routing
@@ -248,8 +272,11 @@ class ThreadWork:
         spec = JobSpec(routing.job, routing.resource_group, routing.subscription)
         try:
             async with self._triages:
+                await self._yield_to_intake()  # a triage is seconds of reads and CPU: not during a storm's intake
+                # Behind people's own triages in the Log Analytics queue: nobody is waiting on this one yet.
                 report = await triage(spec, self._window(thread), self._readers, self._clock,
-                                      deadline_s=self._config.check_deadline_s, config=self._config)
+                                      deadline_s=self._config.check_deadline_s, config=self._config,
+                                      priority=Priority.ALERT)
             message = self._render(report)
             await self._records.save_report(thread.key, report)  # before the thread says it is there
             result = TriageResult(message.text, report.verdict.cause.value)
@@ -259,6 +286,47 @@ class ThreadWork:
             log.exception("alert triage failed", extra={"alert": thread.key, "job": routing.job})
             result = TriageResult(error="it failed inside jobbot (logged)")
         await self._change(thread.key, lambda t: finish_triage(t, result))
+
+    async def _member_triage(self, thread: Thread, key: str) -> None:
+        """In an incident, one job's triage, posted as a reply in the incident's thread."""
+        assert thread.channel is not None and thread.ts is not None
+        member = thread.member(key.removeprefix(MEMBER_TRIAGE))
+        if member is None or member.job is None:
+            await self._change(thread.key, lambda t: finish(t, key, result="skipped: no job"))
+            return
+        spec = JobSpec(member.job)
+        try:
+            async with self._triages:
+                await self._yield_to_intake()
+                report = await triage(spec, self._window(thread), self._readers, self._clock,
+                                      deadline_s=self._config.check_deadline_s, config=self._config,
+                                      priority=Priority.ALERT)
+            message = self._render(report)
+            reply: dict[str, Any] = {"text": message.text, "blocks": message.blocks}
+            await self._keep_member_report(thread, member.alert_id, report)
+        except JobbotError as error:  # the job is gone, Azure refused: say so where the triage would be
+            reply = {"text": f":warning: Could not triage *{escape(member.job)}*: {escape(str(error))[:1000]}"}
+        except Exception:
+            log.exception("incident triage failed", extra={"alert": thread.key, "job": member.job})
+            reply = {"text": f":warning: Could not triage *{escape(member.job)}*: it failed inside jobbot (logged)"}
+        await self._queue.post(thread.channel, thread_ts=thread.ts, unfurl_links=False, **reply)
+        await self._change(thread.key, lambda t: finish_member_triage(t, key))
+
+    async def _keep_member_report(self, thread: Thread, alert_id: str, report: TriageReport) -> None:
+        """Keep the triage for the parent (the change the jobs' triages share is the incident's likely
+        cause). A store fault costs the parent that line, never the triage's own reply."""
+        try:
+            await self._records.save_member_report(thread.key, alert_id, report)
+        except Exception:
+            log.exception("could not keep an incident member's triage", extra={"alert": thread.key})
+
+    async def _parent(self, thread: Thread) -> SlackMessage:
+        """The parent as the thread and its stored reports say now (rendered late: today's renderer)."""
+        if thread.incident is None:
+            return parent_message(thread, await self._report(thread))
+        reports = await self._records.member_reports(thread)
+        cause = shared_cause(thread.incident.kind, thread.incident.name, reports)
+        return parent_message(thread, cause=cause, triaged=len(reports))
 
     async def _report(self, thread: Thread) -> list[dict[str, Any]]:
         """The triage report's blocks, rendered now from the stored report (today's renderer, old threads too)."""
@@ -281,6 +349,10 @@ class ThreadWork:
 
     # --- helpers -------------------------------------------------------------------------------------
 
+    async def _yield_to_intake(self) -> None:
+        if self._give_way is not None:
+            await self._give_way()
+
     async def _change(self, key: str, fn: Callable[[Thread], Thread | None]) -> tuple[Thread | None, bool]:
         return await self._records.change(key, lambda t: fn(t) if t is not None else None)
 
@@ -293,6 +365,6 @@ class ThreadWork:
 
 
 def _reason(error: BaseException) -> str:
-    if isinstance(error, SlackApiError):
-        return f"Slack: {error.response.get('error') or 'error'}"
+    if isinstance(error, SlackFailure):
+        return f"Slack: {error.code}"
     return type(error).__name__

@@ -5,8 +5,10 @@ LOCKED on PostgreSQL), and one claimed `lease_s` ago and never finished (its rep
 again. A handler returns when its timer should fire again, or None when it is done with it.
 
 The webhook wakes the worker at once, so an accepted alert does not wait for the next poll; the poll
-catches the rest (other replicas' work, retries, leases run out). In-flight handlers are capped, and
-`stop` cancels them: their leases run out and another replica (or this one, restarted) takes over.
+catches the rest (other replicas' work, retries, leases run out). While the webhook is answering, the
+worker gives way (`give_way`, see `pressure`) before each claim and each handler it starts. In-flight
+handlers are capped, and `stop` cancels them: their leases run out and another replica (or this one,
+restarted) takes over.
 
 `idle` says when the work this replica was woken for is done: nothing in flight, and nothing found due
 since the last wake-up. Everything that makes work due now (an accepted delivery, a nudge, a handler that
@@ -26,10 +28,16 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.store import Store, Timer
+from bot.telemetry.metrics import ALERT_WORK_IN_FLIGHT, ALERT_WORK_QUEUE
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Timer], Awaitable[datetime | None]]
+GiveWay = Callable[[], Awaitable[None]]
+
+
+async def _go_on() -> None:
+    return None
 
 POLL_S = 0.5
 CAPACITY = 256  # handlers in flight per replica: most wait on Slack's pacing, not on the CPU
@@ -52,8 +60,10 @@ class Parked:
 class TimerWorker:
     def __init__(self, store: Store, scheduler: Clock, owner: str, handlers: Mapping[str, Handler], *,
                  lease_s: float, poll_s: float = POLL_S, capacity: int = CAPACITY,
-                 running: Mapping[str, int] | None = None, attempts: Mapping[str, int] | None = None) -> None:
+                 running: Mapping[str, int] | None = None, attempts: Mapping[str, int] | None = None,
+                 give_way: GiveWay = _go_on) -> None:
         self._timers = store.timers
+        self._give_way = give_way
         self._scheduler = scheduler
         self._owner = owner
         self._handlers = dict(handlers)
@@ -98,14 +108,19 @@ class TimerWorker:
     async def stop(self) -> None:
         loop, self._loop = self._loop, None
         tasks = [*([loop] if loop else []), *self._inflight]
-        for task in tasks:
-            task.cancel()
+        # A cancel can be swallowed (3.11's asyncio.wait_for drops one that arrives as its wait ends), and
+        # SIGTERM must still end the process: ask again until every task has ended.
+        while pending := [task for task in tasks if not task.done()]:
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=0.1)
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                task.result()
 
     async def _run(self) -> None:
         while True:
+            await self._give_way()
             try:
                 claimed = await self.claim()
             except Exception:
@@ -114,14 +129,15 @@ class TimerWorker:
             if claimed:
                 continue  # there may be more due right away
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+                async with asyncio.timeout(self._poll_s):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def claim(self) -> int:
         """Claim what is due (up to the free capacity) and start a handler for each; returns how many."""
         room = self._capacity - len(self._inflight)
         if room <= 0:
-            return 0
+            return 0  # the queue was measured when the worker became full
         wakes = self._wakes
         # Only this worker's kinds: other features' timers in the same store are theirs to claim.
         due = await self._timers.due(self._scheduler.now(), self._owner, limit=room, lease_s=self._lease_s,
@@ -132,13 +148,27 @@ class TimerWorker:
             task = asyncio.create_task(self._handle(timer), name=f"{timer.kind}:{timer.key[-12:]}")
             self._inflight.add(task)
             task.add_done_callback(self._settled)
+        ALERT_WORK_IN_FLIGHT.set(len(self._inflight))
+        if len(due) < room:
+            ALERT_WORK_QUEUE.set(0)  # everything due was taken: nothing waits
+        else:
+            await self._measure_queue()  # full: what is due beyond this worker's room waits
         if not due and not self._inflight and wakes == self._wakes:
             self._quiet_since = wakes
             self._quiet.set()
         return len(due)
 
+    async def _measure_queue(self) -> None:
+        """Work due and not taken by any replica (asked only when this worker is full, so a quiet bot makes
+        no extra query)."""
+        try:
+            ALERT_WORK_QUEUE.set(await self._timers.waiting(self._scheduler.now(), self._handlers))
+        except Exception:  # a metric never stops the worker
+            log.debug("could not count the waiting work", exc_info=True)
+
     def _settled(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
+        ALERT_WORK_IN_FLIGHT.set(len(self._inflight))
         if not self._inflight:
             self._wake.set()  # look once more now: if nothing is due, the worker is idle
 
@@ -159,6 +189,7 @@ class TimerWorker:
         handler = self._handlers[timer.kind]
         given = dataclasses.replace(timer, payload=payload)  # handlers never see the attempt count
         try:
+            await self._give_way()
             if gate is None:
                 again = await handler(given)
             else:

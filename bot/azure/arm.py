@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import difflib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -63,6 +65,7 @@ class ArmReader:
         self._monitors: dict[str, MonitorManagementClient] = {}
         self._log_setups: dict[str, tuple[float, LogSetup]] = {}
         self._seen: dict[str, tuple[float, Job]] = {}
+        self._listing: asyncio.Future[list[Job]] | None = None  # the jobs listing in flight, shared
 
     def _check(self, subscription: str) -> None:
         if subscription.lower() not in self._known | self._learned:
@@ -148,14 +151,53 @@ class ArmReader:
         partial = [n for n in names if spec.name.lower() in n.lower() and n.lower() not in close]
         return [lowered[c] for c in close] + partial[: 3 - len(close)]
 
-    async def list_jobs(self) -> Sequence[Job]:
+    async def list_jobs(self, as_found: Callable[[Job], None] | None = None) -> Sequence[Job]:
+        # An alert storm looks up many jobs by name at once: they share the listing in flight (it is as
+        # fresh as any of them asked for), instead of listing the subscription once per job.
+        if self._listing is None or self._listing.done():
+            self._listing = asyncio.ensure_future(self._list_jobs(as_found))
+        elif as_found is not None:  # joined a listing already under way: its jobs are told at its end
+            jobs = await asyncio.shield(self._listing)
+            for job in jobs:
+                as_found(job)
+            return jobs
+        return await asyncio.shield(self._listing)
+
+    async def _list_jobs(self, as_found: Callable[[Job], None] | None = None) -> list[Job]:
+        def found(raw: Any) -> Job:
+            job = parse_job(raw.as_dict())
+            if as_found is not None:
+                as_found(job)  # page by page: the caller starts its reads while the next page comes
+            return job
+
         async def one(subscription: str) -> list[Job]:
             async with upstream("Azure Resource Manager"):
-                return [parse_job(raw.as_dict()) async for raw in self._app(subscription).jobs.list_by_subscription()]
+                return [found(raw) async for raw in self._app(subscription).jobs.list_by_subscription()]
 
         lists = await asyncio.gather(*(one(s) for s in self._subscriptions))
+        seen = time.monotonic()
+        for job in (job for jobs in lists for job in jobs):
+            # As a lookup does: a triage of a listed job (`jobbot status`) starts its reads from this copy
+            # while it looks the job up again.
+            self._learn(job)
+            self._seen[job.ref.name.lower()] = (seen, job)
         # ARM lists in no promised order: by id, so a name found in two resource groups resolves the same way.
         return sorted((job for jobs in lists for job in jobs), key=lambda j: j.ref.id.lower())
+
+    async def server_date(self) -> datetime | None:
+        """Azure's clock: the `Date` header of a jobs list (a read the bot makes anyway), for `jobbot doctor`."""
+        seen: list[str] = []
+
+        def keep(response: Any) -> None:
+            if date := response.http_response.headers.get("Date"):
+                seen.append(date)
+
+        if not self._subscriptions:
+            return None
+        async with upstream("Azure Resource Manager"):
+            async for _ in self._app(self._subscriptions[0]).jobs.list_by_subscription(raw_response_hook=keep):
+                break
+        return parsedate_to_datetime(seen[0]) if seen else None
 
     async def executions(self, job: JobRef) -> Sequence[Execution]:
         async with upstream("Azure Resource Manager"):

@@ -11,7 +11,12 @@ resource the job depends on, as the raw JSON Azure serves (parsing is the eviden
   as the 2022-04-01 reference documents it), and each scope's own (`atScope()`: at or above it),
   deduplicated by id, in ARM's JSON shape;
 - `role_definition`: one role definition by id (its `roleName`);
-- `resource`: a plain ARM GET of one resource id, with the API version of its type.
+- `resource`: a plain ARM GET of one resource id, with the API version of its type;
+- `environment_usages`: a managed environment's quota usages (`azure-mgmt-appcontainers`
+  `managed_environment_usages.list`, GET `{environment}/usages`): cores in use against the limit;
+- `workspace`: a Log Analytics workspace's ARM id by its customer id (for portal links): from config
+  (`logs.workspaces`), else the canned `kql/workspace_by_customer_id.kql` through the same Resource Graph
+  query; cached for the reader's lifetime (a workspace's id never changes), a miss for `WORKSPACE_MISS_TTL_S`.
 
 Azure errors leave as UpstreamError (`bot.azure.faults`); a 404 of `resource` as ResourceNotFound.
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -29,6 +35,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.core.rest import HttpRequest
 from azure.mgmt.appcontainers.aio import ContainerAppsAPIClient
 from azure.mgmt.authorization.aio import AuthorizationManagementClient
+from azure.mgmt.monitor.aio import MonitorManagementClient
 from azure.mgmt.resourcegraph.aio import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
@@ -40,9 +47,16 @@ from bot.kql import render_inline
 GRAPH = "Azure Resource Graph"
 ARM = "Azure Resource Manager"
 AUTHORIZATION = "Azure role assignments"
+MONITOR = "Azure Monitor alert rules"
+APPS = "Azure Container Apps (ARM)"
+_GROUP = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/?$", re.IGNORECASE)
+_ACTION_GROUP = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
+                           r"microsoft\.insights/actionGroups/(?P<name>[^/]+)$", re.IGNORECASE)
 PAGE_ROWS = 1000  # Resource Graph's largest $top
 MAX_ROWS = 5000  # stop paging after this many: a triage needs the recent changes, not all of them
 GRAPH_API = "2021-03-01"  # azure-mgmt-resourcegraph 8.0's default
+WORKSPACE_MISS_TTL_S = 600.0  # a workspace not found yet may be one the identity is granted Reader on soon
+MAX_WORKSPACES = 256  # located ids kept; a deployment reads a handful of workspaces
 
 # The API version of each resource type `resource` reads: the newest stable version of the official
 # example bodies in ../shared/azure-samples (tests/fixtures/azure/SOURCES.md names them).
@@ -60,7 +74,10 @@ API_VERSIONS: dict[str, str] = {
     "microsoft.operationalinsights/workspaces": "2026-03-01",
     "microsoft.authorization/roleassignments": "2022-04-01",
     "microsoft.authorization/roledefinitions": "2022-04-01",
+    "microsoft.insights/diagnosticsettings": "2021-05-01-preview",  # a resource's settings, listed (evidence pack)
 }
+_ENVIRONMENT = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
+                          r"Microsoft\.App/managedEnvironments/(?P<name>[^/]+)/?$", re.IGNORECASE)
 _SUBSCRIPTION = re.compile(r"^/subscriptions/(?P<sub>[^/]+)", re.IGNORECASE)
 
 
@@ -82,13 +99,19 @@ def subscription_of(resource_id: str) -> str | None:
 class AzureChangesReader:
     """Implements the ChangesReader port over azure-mgmt-resourcegraph and azure-mgmt-authorization."""
 
-    def __init__(self, credential: Any, subscriptions: Sequence[str], endpoints: Endpoints) -> None:
+    def __init__(self, credential: Any, subscriptions: Sequence[str], endpoints: Endpoints, *,
+                 workspaces: Mapping[str, str] | None = None) -> None:
         self._credential = credential
+        self._configured = {k.lower(): v for k, v in (workspaces or {}).items()}  # customer id -> ARM id
+        self._located: dict[str, Mapping[str, Any]] = {}  # customer id -> the workspace (id, properties)
+        self._missed: dict[str, float] = {}  # customer id -> when Resource Graph last found none
         self._subscriptions = list(subscriptions)
         self._endpoints = endpoints
         self._graph: ResourceGraphClient | None = None
         self._auth: dict[str, AuthorizationManagementClient] = {}
+        self._monitor: dict[str, MonitorManagementClient] = {}
         self._arm: ContainerAppsAPIClient | None = None
+        self._apps: dict[str, ContainerAppsAPIClient] = {}
 
     def _graph_client(self) -> ResourceGraphClient:
         if self._graph is None:
@@ -106,6 +129,13 @@ class AzureChangesReader:
             )
         return self._arm
 
+    def _apps_client(self, subscription: str) -> ContainerAppsAPIClient:
+        if subscription not in self._apps:
+            self._apps[subscription] = ContainerAppsAPIClient(
+                self._credential, subscription, base_url=self._endpoints.arm, **self._endpoints.client_kwargs()
+            )
+        return self._apps[subscription]
+
     def _auth_client(self, subscription: str) -> AuthorizationManagementClient:
         if subscription not in self._auth:
             self._auth[subscription] = AuthorizationManagementClient(
@@ -113,11 +143,22 @@ class AzureChangesReader:
             )
         return self._auth[subscription]
 
+    def _monitor_client(self, subscription: str) -> MonitorManagementClient:
+        if subscription not in self._monitor:
+            self._monitor[subscription] = MonitorManagementClient(
+                self._credential, subscription, base_url=self._endpoints.arm, **self._endpoints.client_kwargs()
+            )
+        return self._monitor[subscription]
+
     async def close(self) -> None:
+        for monitor in self._monitor.values():
+            await monitor.close()
         if self._graph is not None:
             await self._graph.close()
         if self._arm is not None:
             await self._arm.close()
+        for apps in self._apps.values():
+            await apps.close()
         for client in self._auth.values():
             await client.close()  # type: ignore[no-untyped-call]
 
@@ -187,6 +228,86 @@ class AzureChangesReader:
         body: Mapping[str, Any] = found.serialize(keep_readonly=True)
         return body
 
+    # -- alert rules and action groups (azure-mgmt-monitor) ----------------------------------------------
+
+    async def alert_rules(self, resource_group_id: str) -> Mapping[str, Sequence[Mapping[str, Any]]]:
+        match = _GROUP.match(resource_group_id)
+        if match is None:
+            raise UpstreamError(f"not a resource group id: {resource_group_id[:120]}")
+        client, group = self._monitor_client(match["sub"]), match["rg"]
+
+        async def listed(pages: Any) -> list[Mapping[str, Any]]:
+            async with upstream(MONITOR):
+                return [item.serialize(keep_readonly=True) async for item in pages]
+
+        metric, scheduled, activity = await asyncio.gather(
+            listed(client.metric_alerts.list_by_resource_group(group)),
+            listed(client.scheduled_query_rules.list_by_resource_group(group)),
+            listed(client.activity_log_alerts.list_by_resource_group(group)))
+        return {"metric": _by_id(metric), "scheduled_query": _by_id(scheduled), "activity_log": _by_id(activity)}
+
+    async def action_group(self, group_id: str) -> Mapping[str, Any]:
+        match = _ACTION_GROUP.match(group_id)
+        if match is None:
+            raise ResourceNotFound(group_id)
+        try:
+            async with upstream(MONITOR):
+                found = await self._monitor_client(match["sub"]).action_groups.get(match["rg"], match["name"])
+        except ResourceNotFoundError as error:
+            raise ResourceNotFound(group_id) from error
+        body: Mapping[str, Any] = found.serialize(keep_readonly=True)
+        return body
+
+    # -- the environment's quota usages (azure-mgmt-appcontainers) ---------------------------------------
+
+    async def environment_usages(self, environment_id: str) -> Sequence[Mapping[str, Any]]:
+        match = _ENVIRONMENT.match(environment_id)
+        if match is None:
+            raise NotApplicable(f"not a managed environment id: {environment_id[:120]}")
+        try:
+            async with upstream(APPS):
+                pages = self._apps_client(match["sub"]).managed_environment_usages.list(match["rg"], match["name"])
+                items: list[Mapping[str, Any]] = [item.as_dict() async for item in pages]
+        except ResourceNotFoundError as error:
+            raise ResourceNotFound(environment_id) from error
+        return sorted(items, key=lambda item: str((item.get("name") or {}).get("value", "")).lower())
+
+    # -- where a workspace is ------------------------------------------------------------------------
+
+    async def workspace(self, customer_id: str) -> str | None:
+        key = customer_id.strip().lower()
+        if key in self._configured:
+            return self._configured[key]
+        found = await self._locate(key)
+        return str(found["id"]) if found is not None else None
+
+    async def workspace_resource(self, customer_id: str) -> Mapping[str, Any] | None:
+        key = customer_id.strip().lower()
+        if key in self._configured:
+            return await self.resource(self._configured[key])
+        return await self._locate(key)
+
+    async def _locate(self, key: str) -> Mapping[str, Any] | None:
+        """The workspace with customer id `key` as Resource Graph has it (`id`, `properties`): one query
+        gives both, so nothing waits for a GET after it. Cached for the reader's lifetime; a miss for a while."""
+        if key in self._located:
+            return self._located[key]
+        missed = self._missed.get(key)
+        if missed is not None and time.monotonic() - missed < WORKSPACE_MISS_TTL_S:
+            return None
+        query = render_inline("workspace_by_customer_id", customer_id=key)
+        async with upstream(GRAPH), _no_404(GRAPH):
+            response = await self._graph_client().resources(
+                QueryRequest(query=query, options=QueryRequestOptions(result_format="objectArray", top=1)))
+        data: list[Any] = response.data if isinstance(response.data, list) else []
+        found = next(({"id": str(row["id"]), "properties": row.get("properties") or {}}
+                      for row in data if isinstance(row, Mapping) and row.get("id")), None)
+        if found is None:
+            self._missed[key] = time.monotonic()
+        elif len(self._located) < MAX_WORKSPACES:
+            self._located[key] = found
+        return found
+
     # -- any resource ----------------------------------------------------------------------------------
 
     async def resource(self, resource_id: str) -> Mapping[str, Any]:
@@ -208,6 +329,11 @@ class AzureChangesReader:
                                 + f" for {resource_id}")
         body: Mapping[str, Any] = response.json()
         return body
+
+
+def _by_id(items: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """ARM promises no list order: one by id."""
+    return sorted(items, key=lambda item: str(item.get("id", "")).lower())
 
 
 @asynccontextmanager

@@ -15,6 +15,8 @@ from azure.core.exceptions import (
 )
 
 from bot.errors import UpstreamError
+from bot.telemetry.metrics import UPSTREAM_CALLS
+from bot.telemetry.tracing import span
 
 
 def reason(error: AzureError, service: str) -> str:
@@ -36,10 +38,40 @@ def reason(error: AzureError, service: str) -> str:
 
 @asynccontextmanager
 async def upstream(service: str) -> AsyncIterator[None]:
-    """Run SDK calls; any Azure error leaves as UpstreamError naming the service and the reason."""
-    try:
-        yield
-    except ResourceNotFoundError:
-        raise
-    except AzureError as error:
-        raise UpstreamError(reason(error, service)) from error
+    """Run SDK calls; any Azure error leaves as UpstreamError naming the service and the reason.
+
+    Each call is one span and one count by outcome (`ok`, an HTTP status, `not-found`, `no-answer`, …)."""
+    api = _SLUGS.get(service, service.lower().replace(" ", "-"))
+    outcome = "ok"
+    with span(f"upstream {service}", api=api) as current:
+        try:
+            yield
+        except ResourceNotFoundError:
+            outcome = "not-found"
+            raise
+        except AzureError as error:
+            outcome = _outcome(error)
+            current.set_attribute("outcome", outcome)
+            raise UpstreamError(reason(error, service)) from error
+        except BaseException:
+            outcome = "cancelled"
+            raise
+        finally:
+            UPSTREAM_CALLS.labels(api, outcome).inc()
+
+
+_SLUGS = {"Azure Resource Manager": "arm", "Log Analytics": "log-analytics", "Azure Monitor metrics": "metrics",
+          "Resource Graph": "resource-graph", "Azure Storage queues": "storage-queue",
+          "Azure Service Bus (ARM)": "service-bus"}
+
+
+def _outcome(error: AzureError) -> str:
+    if isinstance(error, HttpResponseError) and error.status_code is not None:
+        return str(error.status_code)
+    if isinstance(error, ServiceRequestError):
+        return "no-connection"
+    if isinstance(error, ServiceResponseError):
+        return "no-answer"
+    if isinstance(error, ClientAuthenticationError):
+        return "no-token"
+    return "error"

@@ -7,9 +7,8 @@ queues here instead of failing there.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from azure.monitor.query import LogsQueryPartialResult
@@ -19,7 +18,9 @@ from bot.azure.endpoints import Endpoints
 from bot.azure.faults import upstream
 from bot.azure.order import sort_rows
 from bot.errors import UpstreamError
+from bot.evidence.limiter import PriorityLimiter
 from bot.kql import load_query, render
+from bot.kql_combined import Part, render_combined, split
 from bot.model import QueryResult, Window
 
 SERVICE_CONCURRENCY = 5
@@ -31,7 +32,8 @@ class LogAnalyticsReader:
 
     def __init__(self, credential: Any, endpoints: Endpoints, *, concurrency: int = SERVICE_CONCURRENCY) -> None:
         self._client = LogsQueryClient(credential, endpoint=endpoints.logs, **endpoints.client_kwargs())
-        self._limiter = asyncio.Semaphore(concurrency)
+        # By priority (a person's triage before alert triages); its wait does not count against deadlines.
+        self._limiter = PriorityLimiter(concurrency, "Log Analytics")
 
     async def close(self) -> None:
         await self._client.close()
@@ -39,8 +41,17 @@ class LogAnalyticsReader:
     async def query(
         self, workspace_id: str, query_name: str, params: Mapping[str, object], window: Window
     ) -> QueryResult:
-        text = render(query_name, **params)
-        async with self._limiter, upstream("Log Analytics"):
+        rows, partial = await self._run(workspace_id, render(query_name, **params), window)
+        return _ordered(query_name, rows, partial)
+
+    async def query_combined(self, workspace_id: str, parts: Sequence[Part], window: Window) -> list[QueryResult]:
+        """Several canned queries of one window as one request (`bot.kql_combined`): one slot of the limiter,
+        each query's own rows back."""
+        rows, partial = await self._run(workspace_id, render_combined(parts), window)
+        return [_ordered(name, split(rows, name), partial) for name, _ in parts]
+
+    async def _run(self, workspace_id: str, text: str, window: Window) -> tuple[list[dict[str, Any]], str | None]:
+        async with self._limiter.slot(), upstream("Log Analytics"):
             response = await self._client.query_workspace(
                 workspace_id, text, timespan=(window.start, window.end), server_timeout=SERVER_TIMEOUT_S
             )
@@ -51,17 +62,22 @@ class LogAnalyticsReader:
         if not tables:
             if partial:
                 raise UpstreamError(f"Log Analytics returned no rows: {partial}")
-            return QueryResult(())
+            return [], None
         table = tables[0]
         rows = [
             {column: _native(kind, value) for column, kind, value in zip(table.columns, table.columns_types, row,
                                                                           strict=False)}
             for row in table.rows
         ]
-        # The service promises no row order: restore the one the query declares, ties broken by every
-        # column, so the same world always gives the checks the same sequence.
-        canned = load_query(query_name)
-        return QueryResult(tuple(sort_rows(rows, canned.order, canned.columns or table.columns)), partial)
+        return rows, partial
+
+
+def _ordered(query_name: str, rows: list[dict[str, Any]], partial: str | None) -> QueryResult:
+    # The service promises no row order: restore the one the query declares, ties broken by every
+    # column, so the same world always gives the checks the same sequence.
+    canned = load_query(query_name)
+    columns = canned.columns or (tuple(rows[0]) if rows else ())
+    return QueryResult(tuple(sort_rows(rows, canned.order, columns)), partial)
 
 
 def _native(kind: str, value: Any) -> Any:

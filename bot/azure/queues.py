@@ -90,7 +90,11 @@ class QueueDepthReader:
         details = entity.count_details
         active = details.active_message_count if details else entity.message_count
         dead = details.dead_letter_message_count if details else None
-        return QueueDepth("azure-servicebus", namespace, name, int(active or 0), None if dead is None else int(dead))
+        lock = getattr(entity, "lock_duration", None)  # a timedelta: the SDK parses the ISO 8601 duration
+        deliveries = getattr(entity, "max_delivery_count", None)
+        return QueueDepth("azure-servicebus", namespace, name, int(active or 0), None if dead is None else int(dead),
+                          lock_duration_s=lock.total_seconds() if lock is not None else None,
+                          max_delivery_count=int(deliveries) if deliveries is not None else None)
 
     def _sb(self, subscription: str) -> ServiceBusManagementClient:
         if subscription not in self._servicebus:

@@ -8,7 +8,20 @@ from datetime import datetime
 from typing import Any
 
 from bot.evidence.arm_time import parse_arm_time
-from bot.model import Container, Execution, ExecutionStatus, Job, JobRef, ScaleRule
+from bot.model import (
+    SYSTEM_ASSIGNED,
+    Access,
+    AccessKind,
+    Container,
+    Execution,
+    ExecutionStatus,
+    Identity,
+    Job,
+    JobRef,
+    RegistryRef,
+    ScaleRule,
+    SecretRef,
+)
 
 _ID = re.compile(r"/subscriptions/([^/]+)/resourceGroups/([^/]+)/", re.IGNORECASE)
 DEFAULT_MAX_EXECUTIONS = 100
@@ -40,6 +53,8 @@ def parse_containers(template: Mapping[str, Any] | None) -> tuple[Container, ...
             memory=resources.get("memory"),
             # Names only: values can be secrets and never leave this function.
             env_names=tuple(sorted(str(e.get("name")) for e in raw.get("env") or [] if e.get("name"))),
+            plain_env_names=tuple(sorted(str(e.get("name")) for e in raw.get("env") or []
+                                         if e.get("name") and "value" in e and not e.get("secretRef"))),
         ))
     return tuple(containers)
 
@@ -52,12 +67,16 @@ def parse_job(raw: Mapping[str, Any]) -> Job:
     trigger = _trigger_config(config)
     subscription, resource_group = split_id(str(raw["id"]))
     system = raw.get("systemData") or {}
+    identities = _identities(raw)
+    identity = raw.get("identity") or {}
     rules = tuple(
         ScaleRule(
             name=str(rule.get("name") or ""),
             type=str(rule.get("type") or ""),
             metadata={str(k): str(v) for k, v in (rule.get("metadata") or {}).items()},
             uses_identity=bool(rule.get("identity")),
+            auth_secret_refs=tuple(sorted(str(a.get("secretRef")) for a in rule.get("auth") or []
+                                          if isinstance(a, Mapping) and a.get("secretRef"))),
         )
         for rule in scale.get("rules") or []
     )
@@ -78,7 +97,39 @@ def parse_job(raw: Mapping[str, Any]) -> Job:
         last_modified_by=system.get("lastModifiedBy"),
         last_modified_at=parse_time(system.get("lastModifiedAt")),
         dependencies=_dependencies(raw, config, rules),
+        identities=identities,
+        access=_access(config, scale.get("rules") or [], identities),
+        identity_type=str(identity.get("type")) if identity.get("type") else None,
+        identity_principals=_principals(identity),
+        secrets=tuple(
+            SecretRef(str(s.get("name") or ""), key_vault=bool(s.get("keyVaultUrl")),
+                      identity=str(s["identity"]) if s.get("identity") else None,
+                      vault=_vault_name(str(s.get("keyVaultUrl") or "")))
+            for s in config.get("secrets") or [] if isinstance(s, Mapping)
+        ),
+        registries=tuple(
+            RegistryRef(str(r.get("server") or ""), identity=str(r["identity"]) if r.get("identity") else None,
+                        username=str(r["username"]) if r.get("username") else None,
+                        password_secret_ref=str(r["passwordSecretRef"]) if r.get("passwordSecretRef") else None)
+            for r in config.get("registries") or [] if isinstance(r, Mapping)
+        ),
+        min_executions=_int(scale.get("minExecutions")),
+        replica_completion_count=_int(trigger.get("replicaCompletionCount")),
+        workload_profile=str(props["workloadProfileName"]) if props.get("workloadProfileName") else None,
+        provisioning_state=str(props["provisioningState"]) if props.get("provisioningState") else None,
+        last_modified_by_type=str(system["lastModifiedByType"]) if system.get("lastModifiedByType") else None,
     )
+
+
+def _vault_name(url: str) -> str | None:
+    return url.split("://", 1)[1].split(".", 1)[0].lower() if "://" in url else None
+
+
+def _principals(identity: Mapping[str, Any]) -> tuple[str, ...]:
+    found = [str(identity["principalId"])] if identity.get("principalId") else []
+    found += [str(v["principalId"]) for v in (identity.get("userAssignedIdentities") or {}).values()
+              if isinstance(v, Mapping) and v.get("principalId")]
+    return tuple(sorted({p.lower() for p in found}))
 
 
 def _trigger_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -112,6 +163,54 @@ def _dependencies(raw: Mapping[str, Any], config: Mapping[str, Any], rules: tupl
         if (assigned or {}).get("principalId"):
             names.append(str(assigned["principalId"]))
     return tuple(dict.fromkeys(n.lower() for n in names if n))
+
+
+def _identities(raw: Mapping[str, Any]) -> tuple[Identity, ...]:
+    block = raw.get("identity") or {}
+    found: list[Identity] = []
+    if block.get("principalId"):
+        found.append(Identity(SYSTEM_ASSIGNED, str(block["principalId"]).lower()))
+    for resource_id, assigned in sorted((block.get("userAssignedIdentities") or {}).items()):
+        if (assigned or {}).get("principalId"):
+            found.append(Identity(str(resource_id).rstrip("/").rsplit("/", 1)[-1], str(assigned["principalId"]).lower(),
+                                  str(resource_id)))
+    return tuple(found)
+
+
+def _access(config: Mapping[str, Any], rules: Any, identities: tuple[Identity, ...]) -> tuple[Access, ...]:
+    """What the job reaches with which identity: secret references, registry pulls, scale rules with `identity`
+    ("system" or a user-assigned identity's id). A reference to an identity the job does not have is left out."""
+
+    def principal(reference: Any) -> str | None:
+        ref = str(reference or "").strip().lower()
+        if not ref:
+            return None
+        if ref == "system":
+            return next((i.principal_id for i in identities if i.resource_id is None), None)
+        return next((i.principal_id for i in identities if (i.resource_id or "").lower() == ref), None)
+
+    found: list[Access] = []
+    for secret in config.get("secrets") or []:
+        url = str(secret.get("keyVaultUrl") or "")
+        who = principal(secret.get("identity"))
+        if "://" in url and who:
+            host, _, path = url.split("://", 1)[1].partition("/")
+            parts = path.strip("/").split("/")  # secrets/<name>[/<version>]
+            item = parts[1] if len(parts) >= 2 and parts[0].lower() == "secrets" else None
+            found.append(Access(AccessKind.KEY_VAULT, host.split(".", 1)[0].lower(), who, item))
+    for registry in config.get("registries") or []:
+        who = principal(registry.get("identity"))
+        if registry.get("server") and who:
+            found.append(Access(AccessKind.REGISTRY, str(registry["server"]).split(".", 1)[0].lower(), who))
+    for rule in rules:
+        who, meta = principal(rule.get("identity")), rule.get("metadata") or {}
+        kind = str(rule.get("type") or "").lower()
+        if who and kind == "azure-queue" and meta.get("accountName"):
+            found.append(Access(AccessKind.STORAGE_QUEUE, str(meta["accountName"]).lower(), who,
+                                str(meta.get("queueName") or "") or None))
+        elif who and kind == "azure-servicebus" and meta.get("namespace"):
+            found.append(Access(AccessKind.SERVICE_BUS, str(meta["namespace"]).lower(), who))
+    return tuple(dict.fromkeys(found))
 
 
 def parse_execution(raw: Mapping[str, Any]) -> Execution:

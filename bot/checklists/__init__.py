@@ -1,6 +1,7 @@
 """Guided rollback checklists: last known good, interactive steps, verification by the bot, a full trail.
 
     actions    action ids (a StrEnum) and button values: ids only, parsed strictly
+    reverts    configuration and access reverts: what to put back, commands, is it back (pure)
     model      the checklist state and its pure transitions (done, skip, undo, checks, close)
     codec      checklist <-> the JSON document kept in the store
     plan       job + verdict + history -> the steps, tailored by cause (pure)

@@ -1,7 +1,9 @@
 """Checklist <-> the JSON document the store keeps. One function per shape, both ways.
 
 The document carries a format number: a replica running older code refuses a newer document loudly
-(`UnknownFormat`) instead of dropping fields it does not know and writing the rest back.
+(`UnknownFormat`) instead of dropping fields it does not know and writing the rest back. Format 2 added
+the steps jobbot completed itself (`evidence`), property reverts and checklists without a target image;
+format 1 documents still read (they have none of those).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from bot.checklists.model import (
     Finding,
     FindingState,
     Recheck,
+    Revert,
     Step,
     StepKind,
     StepStatus,
@@ -26,7 +29,8 @@ from bot.checklists.model import (
 from bot.errors import JobbotError
 from bot.model import Cause, JobRef
 
-FORMAT = 1
+FORMAT = 2
+READABLE = frozenset({1, FORMAT})
 
 
 class UnknownFormat(JobbotError):
@@ -61,20 +65,24 @@ def encode(checklist: Checklist) -> dict[str, Any]:
                       "recovered": r.recovered} for r in c.rechecks],
         "closed_at": _time(c.closed_at),
         "closed_by": c.closed_by,
+        "reverts": [{"resource": r.resource, "path": r.path, "before": r.before, "after": r.after}
+                    for r in c.reverts],
     }
 
 
 def decode(value: Mapping[str, Any]) -> Checklist:
-    if value.get("format") != FORMAT:
-        raise UnknownFormat(f"stored checklist has format {value.get('format')!r}; this jobbot reads {FORMAT}")
+    if value.get("format") not in READABLE:
+        raise UnknownFormat(f"stored checklist has format {value.get('format')!r}; this jobbot reads "
+                            f"{', '.join(str(f) for f in sorted(READABLE))}")
     job, target = value["job"], value["target"]
     return Checklist(
         id=str(value["id"]),
         job=JobRef(str(job["name"]), str(job["resource_group"]), str(job["subscription"]), str(job["id"])),
         cause=Cause(value["cause"]),
         summary=str(value["summary"]),
-        target=Target(str(target["image"]), target.get("current_image"), _parse(target.get("last_success")),
-                      target.get("execution"), tuple(str(line) for line in target.get("diff") or ())),
+        target=Target(None if target.get("image") is None else str(target["image"]), target.get("current_image"),
+                      _parse(target.get("last_success")), target.get("execution"),
+                      tuple(str(line) for line in target.get("diff") or ())),
         approvers=tuple(str(a) for a in value.get("approvers") or ()),
         channel=str(value["channel"]),
         ts=value.get("ts"),
@@ -92,6 +100,8 @@ def decode(value: Mapping[str, Any]) -> Checklist:
                                bool(r["recovered"])) for r in value.get("rechecks") or ()),
         closed_at=_parse(value.get("closed_at")),
         closed_by=value.get("closed_by"),
+        reverts=tuple(Revert(str(r["resource"]), str(r["path"]), r.get("before"), r.get("after"))
+                      for r in value.get("reverts") or ()),
     )
 
 
@@ -108,6 +118,7 @@ def _encode_step(step: Step) -> dict[str, Any]:
         "by": step.by,
         "at": _time(step.at),
         "reason": step.reason,
+        "evidence": step.evidence,
         "check": None if check is None else {
             "at": _time(check.at),
             "findings": [{"name": f.name, "state": f.state.value, "evidence": f.evidence} for f in check.findings],
@@ -128,6 +139,7 @@ def _decode_step(raw: Mapping[str, Any]) -> Step:
         by=raw.get("by"),
         at=_parse(raw.get("at")),
         reason=raw.get("reason"),
+        evidence=str(raw.get("evidence") or ""),
         check=None if check is None else Check(
             _required(check["at"]),
             tuple(Finding(str(f["name"]), FindingState(f["state"]), str(f["evidence"])) for f in check["findings"]),

@@ -1,5 +1,6 @@
 """The rollback checklist feature of `jobbot serve`: the `/jobbot rollback|checklist` verbs, the buttons and
-the skip modal (Bolt listeners, ack first), and the loop that fires the +5/+15/+30 min re-checks.
+the skip modal (Bolt listeners: the clicks ack at once and work in a lazy half), and the loop that fires the
++5/+15/+30 min re-checks.
 
 Registered like any extension (bot/features.py): `build(services)` returns the feature.
 """
@@ -10,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +29,8 @@ from bot.model import TriageReport
 from bot.slack.blocks import ButtonSpec
 from bot.slack.commands import Command, Verb
 from bot.slack.handlers import Invocation
-from bot.slack.interactivity import click_origin
+from bot.slack.interactivity import Click, parse_click
+from bot.slack.listening import Audited, Tell, audited, ephemeral, just_ack
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,8 @@ class ChecklistFeature:
 
     def register(self, bolt: AsyncApp) -> None:
         for action in STEP_ACTIONS:
-            bolt.action(action.value)(self._on_step)
-        bolt.action(ActionId.START.value)(self._on_start)
+            bolt.action(action.value)(ack=just_ack, lazy=[self._on_step])
+        bolt.action(ActionId.START.value)(ack=just_ack, lazy=[self._on_start])
         bolt.view(ViewId.SKIP_REASON.value)(self._on_skip_submitted)
 
     async def start(self) -> None:
@@ -82,68 +83,51 @@ class ChecklistFeature:
 
     # --- listeners ----------------------------------------------------------------------------------
 
-    async def _on_step(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        started = time.monotonic()
-        user = str((body.get("user") or {}).get("id") or "")
-        channel, message_ts = click_origin(body)
-        value = str(action.get("value") or "")
-        kind = ActionId(action["action_id"])
-        outcome = "error"
-        try:
-            outcome = await self.service.click(kind, value, user, channel, body.get("trigger_id"), message_ts)
-        except Exception:  # one handler for every click: log it, tell the user plainly
-            log.exception("checklist click failed", extra={"action": kind.value, "value": value})
-            await self._tell(channel, user, ":warning: Sorry, that click failed inside jobbot. It has been logged; "
-                                            "the checklist's state is unchanged unless the message says otherwise.")
-        finally:
-            await self._audit(user, channel, f"click:{kind.name.lower()}", value, outcome, started)
+    async def _on_step(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        click = parse_click(body, action)
+        kind = ActionId(click.action_id)
+        entry = Audited(click.user, click.channel, f"click:{kind.name.lower()}", click.value,
+                        sorry=":warning: Sorry, that click failed inside jobbot. It has been logged; the checklist's "
+                              "state is unchanged unless the message says otherwise.")
+        async with audited(self._services.audit, entry, self._tell(click)):
+            entry.outcome = await self.service.click(kind, click.value, click.user, click.channel, click.trigger_id,
+                                                     click.message_ts)
 
-    async def _on_start(self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
-        await ack()
-        started = time.monotonic()
-        user, channel = _who_where(body)
-        value = str(action.get("value") or "")
-        outcome = "error"
-        try:
-            spec = parse_job(value)  # the job's ARM id
+    async def _on_start(self, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        click = parse_click(body, action)
+        user, channel, tell = click.user, click.channel, self._tell(click)
+        entry = Audited(user, channel, "click:start", click.value,
+                        sorry=":warning: Sorry, starting the checklist failed inside jobbot. It has been logged.")
+        async with audited(self._services.audit, entry, tell):
+            try:
+                spec = parse_job(click.value)  # the job's ARM id
+            except InvalidRequest as error:
+                await tell(str(error))
+                entry.outcome = "refused"
+                return
             decision = await self._services.access.decide(Verb.ROLLBACK.value, user, channel)
             if not decision.allowed:
-                await self._tell(channel, user, f":no_entry: {decision.reason}")
-                outcome = "refused"
+                await tell(f":no_entry: {decision.reason}")
+                entry.outcome = "refused"
                 return
             # The same path as `/jobbot rollback`: one place for its errors and answers.
-            outcome = await self._services.commands.run(
+            entry.outcome = await self._services.commands.run(
                 Invocation(Command(Verb.ROLLBACK, spec), user, channel, respond))
-        except InvalidRequest as error:
-            await self._tell(channel, user, str(error))
-            outcome = "refused"
-        except Exception:
-            log.exception("starting a checklist from a report failed", extra={"value": value})
-            await self._tell(channel, user, ":warning: Sorry, starting the checklist failed inside jobbot. It has "
-                                            "been logged.")
-        finally:
-            await self._audit(user, channel, "click:start", value, outcome, started)
 
     async def _on_skip_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        started = time.monotonic()
         user = str((body.get("user") or {}).get("id") or "")
         metadata = str(view.get("private_metadata") or "")
-        # Validation belongs in the ack (the modal shows it next to the field): the store write is fast.
-        error = await self.service.submit_skip(metadata, user, skip_reason(view))
-        if error is not None:
-            await ack(response_action="errors", errors={REASON_BLOCK: _plain(error)})
-            await self._audit(user, None, "click:skip-reason", metadata, "refused", started)
-            return
-        await ack()
-        outcome = "ok"
-        try:
+        entry = Audited(user, None, "click:skip-reason", metadata)
+        async with audited(self._services.audit, entry, _nowhere):
+            # Validation belongs in the ack (the modal shows it next to the field): the store write is fast.
+            error = await self.service.submit_skip(metadata, user, skip_reason(view))
+            if error is not None:
+                await ack(response_action="errors", errors={REASON_BLOCK: _plain(error)})
+                entry.outcome = "refused"
+                return
+            await ack()
             await self.service.refresh(parse_value(metadata).checklist)
-        except Exception:
-            log.exception("could not update the checklist message after a skip", extra={"value": metadata})
-            outcome = "error"
-        finally:
-            await self._audit(user, None, "click:skip-reason", metadata, outcome, started)
+            entry.outcome = "ok"
 
     # --- re-check timers ----------------------------------------------------------------------------
 
@@ -173,16 +157,8 @@ class ChecklistFeature:
 
     # --- helpers ------------------------------------------------------------------------------------
 
-    async def _tell(self, channel: str, user: str, text: str) -> None:
-        try:
-            await self._services.client.chat_postEphemeral(channel=channel, user=user, text=text)
-        except Exception:
-            log.warning("could not tell the user about a failure", exc_info=True)
-
-    async def _audit(self, user: str, channel: str | None, action: str, detail: str, outcome: str,
-                     started: float) -> None:
-        await self._services.audit(actor=user, channel=channel, action=action, target=None, detail=detail[:500],
-                                   outcome=outcome, duration_ms=int((time.monotonic() - started) * 1000))
+    def _tell(self, click: Click) -> Tell:
+        return ephemeral(self._services.client, click.channel, click.user)
 
 
 def _start_button(report: TriageReport) -> list[ButtonSpec]:
@@ -197,10 +173,8 @@ def build(services: Services) -> ChecklistFeature:
     return ChecklistFeature(services)
 
 
-def _who_where(body: dict[str, Any]) -> tuple[str, str]:
-    user = str((body.get("user") or {}).get("id") or "")
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
-    return user, str(channel)
+async def _nowhere(_: str) -> None:
+    """A submitted modal is closed: a failure after it is logged, there is nothing to tell it in."""
 
 
 def _plain(text: str) -> str:

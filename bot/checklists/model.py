@@ -9,9 +9,12 @@ Step life cycle:
     open ──done──▶ done ──undo──▶ open
       └───skip(reason)──▶ skipped ──undo──▶ open
 
-The verification step is ticked only by the bot's own check (`record_check`); people can skip it
-with a reason, never tick it. The close step closes the whole checklist, once every other step is done
-or skipped. Steps that need an owner's approval refuse every change from someone who is not an owner.
+What jobbot itself did or established before anyone clicked (the snapshot in the thread, the cause and
+its evidence, the target) starts done by the bot (`by == BOT`, with its `evidence`): those steps are the
+record of what the bot found, so no click reopens them. The verification step is ticked only by the bot's
+own check (`record_check`); people can skip it with a reason, never tick it. The close step closes the
+whole checklist, once every other step is done or skipped. Steps that need an owner's approval refuse
+every change from someone who is not an owner.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from bot.errors import InvalidRequest
 from bot.model import Cause, JobRef
@@ -64,6 +68,7 @@ class FindingState(StrEnum):
 
 class EventKind(StrEnum):
     OPENED = "opened"
+    BOT_DONE = "bot-done"  # a step jobbot completed itself when the checklist opened, with its evidence
     DONE = "done"
     SKIPPED = "skipped"
     UNDONE = "undone"
@@ -92,10 +97,16 @@ class Check:
 
     @property
     def passed(self) -> bool:
-        """The job runs the target image, new executions succeed, and the queue (if readable) drains."""
-        states = {f.name: f.state for f in self.findings}
-        required = states.get("image") is FindingState.PASS and states.get("executions") is FindingState.PASS
-        return required and all(s in (FindingState.PASS, FindingState.NOT_APPLICABLE) for s in states.values())
+        """The job runs the target image (image rollbacks), the reverted properties are back (where jobbot
+        can read them), new executions succeed, and the queue (if readable) drains."""
+        states = [(f.name, f.state) for f in self.findings]
+        if ("executions", FindingState.PASS) not in states:
+            return False
+        if not any(name in ("image", "config", "access") for name, _ in states):
+            return False  # nothing says the change was undone
+        if any(name == "image" and state is not FindingState.PASS for name, state in states):
+            return False
+        return all(state in (FindingState.PASS, FindingState.NOT_APPLICABLE) for _, state in states)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,21 +132,45 @@ class Step:
     at: datetime | None = None
     reason: str | None = None  # why it was skipped
     check: Check | None = None  # the latest verification (verify step only)
+    evidence: str = ""  # what jobbot found or did, for a step it completed itself (plain text)
 
     @property
     def settled(self) -> bool:
         return self.status is not StepStatus.OPEN
 
+    @property
+    def done_by_bot(self) -> bool:
+        """Completed by jobbot itself, not by a person (a prefilled step, or the bot's passing check)."""
+        return self.status is StepStatus.DONE and self.by == BOT
+
+    @property
+    def prefilled(self) -> bool:
+        """Done by jobbot before anyone clicked: a record of what it found, never reopened by a click."""
+        return self.done_by_bot and self.kind is not StepKind.VERIFY
+
+
+@dataclass(frozen=True, slots=True)
+class Revert:
+    """One property a configuration or access revert puts back: jobbot re-reads `resource` to check it."""
+
+    resource: str  # ARM id of what changed: the job, or what it depends on (environment, role assignment …)
+    path: str  # in that resource's own JSON names; "" for the resource itself (deleted -> exists again)
+    before: Any  # the value to put back (None: it was absent)
+    after: Any  # the value the change set
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """What to roll back to, and how it differs from what runs today."""
+    """What to roll back to, and how it differs from what runs today. `image` is None for a revert of
+    configuration or access only (the image stays)."""
 
-    image: str
+    image: str | None
     current_image: str | None
     last_success: datetime | None
     execution: str | None
-    diff: tuple[str, ...]  # readable lines: image, cpu/memory, env names, scale rule
+    # Readable lines. Image rollback: image, cpu/memory, env names, scale rule. Revert: the change in one
+    # line, then its properties (at most 5, then "+N more").
+    diff: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +203,18 @@ class Checklist:
     rechecks: tuple[Recheck, ...] = ()
     closed_at: datetime | None = None
     closed_by: str | None = None
+    reverts: tuple[Revert, ...] = ()  # properties the change set outside the image, to put back and check
 
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+    @property
+    def what(self) -> str:
+        """What this checklist rolls back, in a few words: the image, or the reverted properties."""
+        if self.target.image:
+            return self.target.image
+        return "configuration revert" if self.reverts else "revert"
 
     def step(self, kind: StepKind | str) -> Step:
         for step in self.steps:
@@ -185,6 +228,11 @@ class Checklist:
     @property
     def settled_count(self) -> int:
         return sum(1 for step in self.steps if step.settled)
+
+    @property
+    def team_steps(self) -> tuple[Step, ...]:
+        """The steps left to people: all but those jobbot completed when the checklist opened."""
+        return tuple(step for step in self.steps if not step.prefilled)
 
 
 # --- transitions ------------------------------------------------------------------------------------
@@ -232,6 +280,10 @@ def undo(checklist: Checklist, kind: StepKind | str, user: str, now: datetime, *
     step = _changeable(checklist, kind, user, approver)
     if step.kind is StepKind.CLOSE:
         raise Refused("A closed checklist cannot be reopened.")
+    if step.prefilled:
+        raise Refused(f"“{step.title}” was done by jobbot itself when the checklist opened ({step.evidence}): it "
+                      "is the record of what jobbot found, so it cannot be undone. If it is wrong, say so in the "
+                      "thread, or say no-go.")
     if not step.settled:
         raise Refused(f"“{step.title}” is still open: there is nothing to undo.")
     was = step.status.value
@@ -273,7 +325,7 @@ def record_recheck(checklist: Checklist, after_min: int, applied_at: datetime, c
 
 
 def note_snapshot(checklist: Checklist, now: datetime) -> Checklist:
-    """The bot posted the configuration snapshot in the thread (the evidence step stays for people)."""
+    """The bot posted the configuration snapshot in the thread (the evidence step it completed says so)."""
     _require_open(checklist)
     return _log(checklist, Event(now, BOT, EventKind.SNAPSHOT, StepKind.EVIDENCE, "snapshot posted in the thread"))
 
@@ -298,9 +350,15 @@ def close(checklist: Checklist, user: str, now: datetime) -> Checklist:
 
 
 def opened(checklist: Checklist) -> Checklist:
-    """The first timeline entry: who opened it, proposing which target."""
-    return _log(checklist, Event(checklist.opened_at, checklist.opened_by, EventKind.OPENED, None,
-                                 f"target {checklist.target.image}"))
+    """The first timeline entries: who opened it, proposing which target; then each step jobbot completed
+    itself, by jobbot, with its evidence (so the trail tells the bot's work from people's)."""
+    note = f"target {checklist.target.image}" if checklist.target.image else checklist.what
+    logged = _log(checklist, Event(checklist.opened_at, checklist.opened_by, EventKind.OPENED, None, note))
+    for step in checklist.steps:
+        if step.prefilled:
+            logged = _log(logged, Event(step.at or checklist.opened_at, BOT, EventKind.BOT_DONE, step.kind,
+                                        step.evidence))
+    return logged
 
 
 # --- helpers ----------------------------------------------------------------------------------------

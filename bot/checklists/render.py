@@ -42,6 +42,7 @@ _STATUS_MARKS = {StepStatus.OPEN: ":white_large_square:", StepStatus.DONE: ":whi
 _FINDING_MARKS = {FindingState.PASS: ":white_check_mark:", FindingState.FAIL: ":x:",
                   FindingState.WAITING: ":hourglass_flowing_sand:", FindingState.UNKNOWN: ":grey_question:",
                   FindingState.NOT_APPLICABLE: ":heavy_minus_sign:"}
+COMMANDS_SHOWN = 4
 _SECTION_ROOM = SECTION_TEXT_MAX - 100  # slack for the closing fence a cut may need
 _DETAIL_LIMITS = (1200, 600, 200, 0)  # shrink a step's prose before anything else when it is too long
 
@@ -61,11 +62,16 @@ def render_checklist(checklist: Checklist, *, interactive: bool = True) -> Slack
         section(_summary(c), block_id="checklist.summary"),
         block_dict(DividerBlock(block_id="checklist.divider")),
     ]
-    for number, step in enumerate(c.steps, 1):
+    # What jobbot already did comes first, unnumbered; the team's steps are numbered from 1.
+    number = 0
+    for step in c.steps:
+        if not step.prefilled:
+            number += 1
         blocks.append(section(step_text(c, step, number), block_id=f"checklist.{step.kind.value}"))
-        if buttons:
+        elements = _buttons(c, step) if buttons else []
+        if elements:
             blocks.append(block_dict(ActionsBlock(block_id=f"checklist.{step.kind.value}.actions",
-                                             elements=_buttons(c, step))))
+                                                  elements=elements)))
     blocks.append(_context(c))
     problems = check_blocks(blocks)
     if len(blocks) > BLOCKS_MAX or problems:  # cannot happen with at most 12 steps; never send what Slack refuses
@@ -84,6 +90,8 @@ def step_text(checklist: Checklist, step: Step, number: int) -> str:
 
 
 def _step_text(checklist: Checklist, step: Step, number: int, detail_limit: int) -> str:
+    if step.prefilled:
+        return _bot_step_text(checklist, step, detail_limit)
     flags = ""
     if step.needs_approval:
         flags += "  :lock: _needs an owner's approval_"
@@ -92,7 +100,7 @@ def _step_text(checklist: Checklist, step: Step, number: int, detail_limit: int)
     lines = [f"{_STATUS_MARKS[step.status]} *{number}. {escape(step.title)}*{flags}"]
     if detail_limit and step.detail:
         lines.append(fit(step.detail, detail_limit))
-    lines += [f"```{fit(command, 700)}```" for command in step.commands[:3]]
+    lines += _commands(step, checklist.job.name)
     if step.mentions:
         lines.append(" ".join(mention(m, 100) for m in step.mentions[:10]))
     status = _status(step)
@@ -101,6 +109,24 @@ def _step_text(checklist: Checklist, step: Step, number: int, detail_limit: int)
     if step.check is not None:
         lines.append(_check_text(step.check, step))
     return "\n".join(lines)
+
+
+def _bot_step_text(checklist: Checklist, step: Step, detail_limit: int) -> str:
+    """A step jobbot completed itself: its evidence first, the details under it (no buttons: not undoable)."""
+    lines = [f"{_STATUS_MARKS[step.status]} *jobbot* — {fit(step.evidence or step.title, 600)}"]
+    if detail_limit and step.detail:
+        lines.append(fit(step.detail, detail_limit))
+    lines += _commands(step, checklist.job.name)
+    return "\n".join(lines)
+
+
+def _commands(step: Step, job: str) -> list[str]:
+    lines = [f"```{fit(command, 700)}```" for command in step.commands[:COMMANDS_SHOWN]]
+    hidden = len(step.commands) - COMMANDS_SHOWN
+    if hidden > 0:  # a message has room for a few; the terminal report prints every revert command
+        lines.append(f"_+{hidden} more commands not shown here: `jobbot triage {escape(job)}` in a terminal prints "
+                     "every one_")
+    return lines
 
 
 def _status(step: Step) -> str:
@@ -125,18 +151,31 @@ def _summary(c: Checklist) -> str:
     extra = [f"last succeeded {when(target.last_success)}"] if target.last_success else []
     if target.execution:
         extra.append(f"execution `{fit(target.execution, 120)}`")
-    lines = [f"*Target:* `{fit(target.image, 400)}`" + (f" ({', '.join(extra)})" if extra else "")
-             + (f" · today `{fit(target.current_image, 400)}`" if target.current_image else ""),
-             f"*Why:* `{c.cause.value}`: {fit(one_line(c.summary), 700)}"]
+    if target.image:
+        head = (f"*Target:* `{fit(target.image, 400)}`" + (f" ({', '.join(extra)})" if extra else "")
+                + (f" · today `{fit(target.current_image, 400)}`" if target.current_image else ""))
+    else:
+        head = f"*Revert:* {_revert_lines(c)} · the image stays"
+    lines = [head, f"*Why:* `{c.cause.value}`: {fit(one_line(c.summary), 700)}"]
     lead = _user(c.lead) if c.lead else "_nobody yet_"
     owners = " ".join(mention(m, 100) for m in c.approvers[:10]) or "_none known_"
     lines.append(f"*Lead:* {lead} · *Owners (approve :lock: steps):* {owners}")
-    progress = f"*Progress:* {c.settled_count} of {len(c.steps)} steps done or skipped"
+    team = c.team_steps
+    by_bot = len(c.steps) - len(team)
+    progress = (f"*Progress:* {sum(1 for s in team if s.settled)} of {len(team)} steps done or skipped"
+                + (f" · {by_bot} done by jobbot" if by_bot else ""))
     if c.rechecks:
         progress += " · *Re-checks:* " + ", ".join(
             f"+{r.after_min} min {':white_check_mark:' if r.recovered else ':x:'}" for r in c.rechecks)
     lines.append(progress)
     return "\n".join(lines)
+
+
+def _revert_lines(c: Checklist) -> str:
+    """The change to undo and its properties (the plan cut them at 5, then "+N more"; secrets never shown)."""
+    what, *lines = c.target.diff or ("the suspected change",)
+    shown = [line if line.startswith("+") else f"`{fit(line, 200)}`" for line in lines]
+    return fit(what, 300) + (f" ({', '.join(shown)})" if shown else "")
 
 
 def _context(c: Checklist) -> dict[str, Any]:
@@ -163,18 +202,20 @@ def _buttons(c: Checklist, step: Step) -> list[ButtonElement]:
     found: list[ButtonElement] = []
     if step.kind is StepKind.VERIFY:
         found.append(button("Check now", ActionId.CHECK, None if step.settled else "primary"))
+    if step.prefilled:
+        return found  # jobbot's own record: nothing to undo
     if step.settled:
         return [*found, button("Undo", ActionId.UNDO)]
     if step.kind is StepKind.LEAD:
-        found.append(button("I'll lead", ActionId.DONE, "primary"))
-    elif step.kind is not StepKind.VERIFY:
+        return [button("Go — I'll lead", ActionId.DONE, "primary"), button("No-go…", ActionId.SKIP, "danger")]
+    if step.kind is not StepKind.VERIFY:
         found.append(button("Done (owner)" if step.needs_approval else "Done", ActionId.DONE, "primary"))
     return [*found, button("Skip…", ActionId.SKIP)]
 
 
 def _fallback(c: Checklist) -> str:
     state = "closed" if not c.is_open else f"{c.settled_count} of {len(c.steps)} steps done or skipped"
-    return truncate(f"Rollback checklist for {c.job.name} → {c.target.image}: {state}", 3000)
+    return truncate(f"Rollback checklist for {c.job.name} → {c.what}: {state}", 3000)
 
 
 # --- thread posts ----------------------------------------------------------------------------------------
@@ -225,8 +266,9 @@ def skip_modal(checklist: Checklist, step: Step) -> dict[str, Any]:
         close=PlainTextObject(text="Cancel"),
         blocks=[
             SectionBlock(text=MarkdownTextObject(text=truncate(
-                f"Skip *{escape(step.title)}* in the rollback of *{escape(checklist.job.name)}*. The reason goes "
-                "into the timeline for the post-incident review.", SECTION_TEXT_MAX))),
+                (f"No-go for the rollback of *{escape(checklist.job.name)}*: say why. " if step.kind is StepKind.LEAD
+                 else f"Skip *{escape(step.title)}* in the rollback of *{escape(checklist.job.name)}*. ")
+                + "The reason goes into the timeline for the post-incident review.", SECTION_TEXT_MAX))),
             InputBlock(block_id=REASON_BLOCK, label=PlainTextObject(text="Why is it skipped?"),
                        element=PlainTextInputElement(action_id=REASON_ACTION, multiline=True, min_length=3,
                                                      max_length=500)),

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import AccessPolicy
@@ -58,13 +57,13 @@ from bot.evidence.sources import Readers
 from bot.intake import DEFAULT_SINCE, JobSpec
 from bot.model import Job, TriageReport
 from bot.slack.blocks import escape
-from bot.slack.handlers import CANNOT_POST, Invocation, Respond
+from bot.slack.errors import CannotPost, MessageGone, SlackFailure
+from bot.slack.handlers import Invocation, Respond
 from bot.slack.interactivity import from_message
 from bot.triage import triage
 
 log = logging.getLogger(__name__)
 
-MESSAGE_GONE = frozenset({"message_not_found", "channel_not_found", "is_archived", "cant_update_message"})
 
 
 class ChecklistService:
@@ -132,9 +131,7 @@ class ChecklistService:
         message = render_checklist(checklist)
         try:
             posted = await self._client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
-        except SlackApiError as error:
-            if error.response.get("error") not in CANNOT_POST:
-                raise
+        except CannotPost:
             await self.state.release_open(checklist)
             await self.state.delete(checklist.id)
             await _private(respond, ":warning: I cannot post in this channel, so the checklist has nowhere to "
@@ -195,9 +192,7 @@ class ChecklistService:
             try:
                 await self.refresh(checklist.id, force=True)
                 return checklist
-            except SlackApiError as error:
-                if error.response.get("error") not in MESSAGE_GONE:
-                    raise
+            except MessageGone:
                 log.info("checklist message is gone, posting it again", extra={"checklist": checklist.id})
         message = render_checklist(checklist)
         posted = await self._client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
@@ -353,7 +348,7 @@ class ChecklistService:
             return None
         try:
             found = await self._client.chat_getPermalink(channel=checklist.channel, message_ts=checklist.ts)
-        except SlackApiError:
+        except SlackFailure:
             return None
         link = found.get("permalink")
         return str(link) if link else None
@@ -364,7 +359,7 @@ class ChecklistService:
         for actor in dict.fromkeys(a for a in actors if a != BOT):
             try:
                 user: dict[str, Any] = (await self._client.users_info(user=actor)).get("user") or {}
-            except SlackApiError:
+            except SlackFailure:
                 continue
             profile = user.get("profile") or {}
             name = profile.get("display_name") or profile.get("real_name") or user.get("name")
@@ -375,7 +370,7 @@ class ChecklistService:
     async def _ephemeral(self, channel: str, user: str, text: str) -> None:
         try:
             await self._client.chat_postEphemeral(channel=channel, user=user, text=text)
-        except SlackApiError:
+        except SlackFailure:
             log.warning("could not send an ephemeral answer", extra={"channel": channel}, exc_info=True)
 
 

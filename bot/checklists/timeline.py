@@ -32,10 +32,12 @@ def describe(checklist: Checklist, event: Event) -> str:
     match event.kind:
         case EventKind.OPENED:
             return f"opened the checklist ({event.note})" if event.note else "opened the checklist"
+        case EventKind.BOT_DONE:
+            return f"did “{title}” itself when the checklist opened: {event.note}"
         case EventKind.DONE:
-            return "took the lead" if event.step is StepKind.LEAD else f"marked “{title}” done"
+            return "took the lead: go" if event.step is StepKind.LEAD else f"marked “{title}” done"
         case EventKind.SKIPPED:
-            return f"skipped “{title}”: {event.note}"
+            return f"no-go: {event.note}" if event.step is StepKind.LEAD else f"skipped “{title}”: {event.note}"
         case EventKind.UNDONE:
             return f"reopened “{title}” ({event.note})"
         case EventKind.CHECKED:
@@ -66,7 +68,8 @@ def markdown(checklist: Checklist, names: Mapping[str, str] | None = None) -> st
         "",
         f"- Job: `{c.job.name}` (resource group `{c.job.resource_group}`, subscription `{c.job.subscription}`)",
         f"- Cause: {c.cause.value}: {one_line(c.summary)}",
-        f"- Target: `{c.target.image}`" + (f" (was `{c.target.current_image}`)" if c.target.current_image else ""),
+        (f"- Target: `{c.target.image}`" + (f" (was `{c.target.current_image}`)" if c.target.current_image else "")
+         if c.target.image else f"- Revert: {_what(c)} (the image stays)"),
         f"- Opened {_time(c.opened_at)} by {who(c.opened_by)}"
         + (f"; closed {_time(c.closed_at)} by {who(c.closed_by)}" if c.closed_at else "; still open"),
         f"- Lead: {who(c.lead)}",
@@ -79,7 +82,9 @@ def markdown(checklist: Checklist, names: Mapping[str, str] | None = None) -> st
     lines += ["", "## Steps", ""]
     for number, step in enumerate(c.steps, 1):
         line = f"{number}. {_MARKS[step.status]} {step.title}"
-        if step.settled:
+        if step.prefilled:
+            line += f": done by jobbot when the checklist opened ({one_line(step.evidence)})"
+        elif step.settled:
             line += f": {step.status.value} by {who(step.by)}" + (f" at {_time(step.at)}" if step.at else "")
         if step.reason:
             line += f" ({one_line(step.reason)})"
@@ -89,6 +94,13 @@ def markdown(checklist: Checklist, names: Mapping[str, str] | None = None) -> st
         lines += ["", f"## Last verification ({_time(check.at)}: {'passed' if check.passed else 'not passed'})", ""]
         lines += [f"- {f.name}: {f.state.value}. {one_line(f.evidence)}" for f in check.findings]
     return "\n".join(lines) + "\n"
+
+
+def _what(c: Checklist) -> str:
+    """The change reverted (its one line, kept first in the target's diff) and how many properties."""
+    n = len(c.reverts)
+    head = c.target.diff[0] if c.target.diff else "the suspected change"
+    return f"{head}; {n} propert{'y' if n == 1 else 'ies'} put back"
 
 
 def _title(checklist: Checklist, event: Event) -> str:

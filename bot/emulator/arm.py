@@ -1,8 +1,10 @@
 """ARM (management.azure.com) reads of one scenario, in the REST shapes the SDKs deserialize.
 
-Container Apps jobs, executions and detectors; the managed environment, its diagnostic settings and
+Container Apps jobs, executions and detectors; the managed environment, its quota usages (`usages`), its
+diagnostic settings and
 the Log Analytics workspace they name; job metrics; the Activity Log; Service Bus namespaces,
-queues and topic subscriptions; role assignments and role definitions (`authorization`); and any
+queues and topic subscriptions; role assignments and role definitions (`authorization`); the alert rules and
+action groups of a scenario's `alert_rules` and `action_groups`, served as written; and any
 other resource of the scenario's `resources` by its id, served as written (even a Service Bus namespace
 the emulator would build from `queues`), except that an entry with the environment's id is laid over
 the environment the emulator builds, so a scenario changes only what it needs to there.
@@ -23,11 +25,13 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator import authorization, monitor, servicebus
+from bot.emulator import authorization, monitor, servicebus, usages
 from bot.emulator.scenario import MetricSeries, Scenario
 from bot.emulator.shuffle import Shuffle
 
 PAGE_SIZE = 50
+# The alert-rule list routes by their path's type, to the scenario's `alert_rules` key.
+_ALERT_KINDS = {"metricalerts": "metric", "scheduledqueryrules": "scheduled_query", "activitylogalerts": "activity_log"}
 
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
 _RG = _SUB + r"/resourcegroups/(?P<rg>[^/]+)"
@@ -117,12 +121,16 @@ class ArmWorld:
                 (_JOB + r"/detectors", self._list_detectors),
                 (_JOB + r"/detectors/(?P<detector>[^/]+)", self._get_detector),
                 (_ENV, self._get_environment),
+                (_ENV + r"/usages", self._list_usages),
                 (_ENV + r"/providers/microsoft\.insights/diagnosticsettings", self._list_diagnostics),
                 (
                     _ENV + r"/providers/microsoft\.insights/diagnosticsettings/(?P<setting>[^/]+)",
                     self._get_diagnostic,
                 ),
                 (_RG + r"/providers/microsoft\.operationalinsights/workspaces/(?P<ws>[^/]+)", self._workspace),
+                (_RG + r"/providers/microsoft\.insights/(?P<kind>metricalerts|scheduledqueryrules|activitylogalerts)",
+                 self._list_alert_rules),
+                (_RG + r"/providers/microsoft\.insights/actiongroups/(?P<name>[^/]+)", self._get_action_group),
                 (r"(?P<resource>/subscriptions/.+?)/providers/microsoft\.insights/metrics", self._metrics),
                 (_SUB + r"/providers/microsoft\.insights/eventtypes/management/values", self._activity),
                 (_SUB + r"/providers/microsoft\.servicebus/namespaces", self._list_namespaces),
@@ -276,6 +284,13 @@ class ArmWorld:
         }
         return arm_json(_overlay(built, self.resources.get(env.id.lower(), {})))
 
+    def _list_usages(self, request: web.Request, m: re.Match[str]) -> web.Response:
+        env = self._environment(m)
+        if env is None:
+            return _missing("Microsoft.App/managedEnvironments", m["env"], m["rg"])
+        scenario_jobs = [{**j.body, "executions": j.executions} for j in self.jobs.values()]
+        return arm_json(usages.usages_body(scenario_jobs, env.id))
+
     def _diagnostic_settings(self, env: _Environment) -> list[dict[str, Any]]:
         if self.scenario.log_destination != "azure-monitor":
             return []
@@ -333,6 +348,25 @@ class ArmWorld:
         if found is None:
             return arm_error(404, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{m['name']}' "
                              "does not exist.")
+        return arm_json(found)
+
+    # --- alert rules and action groups (review OPS-02 / OPS-04) ---------------------------------------
+    # Bodies are the scenario's, as written: metric alerts and scheduled query rules in the shapes of the REST
+    # examples getMetricAlertSingleResource.json and getScheduledQueryRule.json (azure-rest-api-specs, see
+    # ../shared/azure-samples/SOURCES.md); activity log alerts and action groups as their REST specs define them.
+
+    def _list_alert_rules(self, request: web.Request, m: re.Match[str]) -> web.Response:
+        kind = _ALERT_KINDS[m["kind"].lower()]
+        group = f"/subscriptions/{m['sub']}/resourcegroups/{m['rg']}/".lower()
+        found = [dict(r) for r in self.scenario.alert_rules.get(kind, []) if str(r["id"]).lower().startswith(group)]
+        return arm_json({"value": self._in_any_order(request, found)})
+
+    def _get_action_group(self, request: web.Request, m: re.Match[str]) -> web.Response:
+        wanted = f"/subscriptions/{m['sub']}/resourcegroups/{m['rg']}/providers/microsoft.insights/actiongroups/" \
+                 f"{m['name']}".lower()
+        found = next((g for g in self.scenario.action_groups if str(g["id"]).lower() == wanted), None)
+        if found is None:
+            return _missing("microsoft.insights/actionGroups", m["name"], m["rg"])
         return arm_json(found)
 
     # --- metrics -------------------------------------------------------------------------------------

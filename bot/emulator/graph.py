@@ -2,8 +2,9 @@
 
 A read, like the Log Analytics query: the body's `query` must be a canned query rendered by
 `bot.kql.render_inline` (Resource Graph has no `let` statement, so a `render`ed query is refused as the
-service refuses it) that reads a Resource Graph table (`resource_changes.kql`), and it runs with the
-same KQL engine (duckdb-kql) over the scenario's `resource_changes` rows. Answers have the service's shape
+service refuses it) that reads a Resource Graph table (`resource_changes.kql`, `workspace_by_customer_id.kql`),
+and it runs with the same KQL engine (duckdb-kql) over the scenario's `resource_changes` rows and its
+`resources` (as the `resources` table). Answers have the service's shape
 (`totalRecords`, `count`, `data`, `facets`, `resultTruncated` as the *string* "false", `$skipToken`
 when more rows remain), in the `objectArray` result format (rows as objects, dynamic values as JSON)
 or `table` (columns + rows). `subscriptions` scopes the rows; `options.$top` (1-1000, default 100),
@@ -25,12 +26,12 @@ import duckdb_kql
 from aiohttp import web
 
 from bot.emulator.arm import arm_json
+from bot.emulator.kql_readback import split_inlined, split_rendered
 from bot.emulator.logs import GRAPH_TABLES, LogStore, Schema, StoreClosed, load_schema
 from bot.emulator.scenario import Scenario
-from bot.kql import split_inlined, split_rendered
 
 ROUTE = re.compile(r"^/providers/microsoft\.resourcegraph/resources$", re.IGNORECASE)
-GRAPH_QUERIES = frozenset({"resource_changes"})
+GRAPH_QUERIES = frozenset({"resource_changes", "workspace_by_customer_id"})
 DEFAULT_TOP = 100
 MAX_TOP = 1000
 _TARGET = re.compile(
@@ -67,6 +68,22 @@ def change_rows(scenario: Scenario) -> list[dict[str, Any]]:
     return rows
 
 
+def resource_rows(scenario: Scenario) -> list[dict[str, Any]]:
+    """The scenario's `resources` (ARM JSON) as rows of Resource Graph's `resources` table: its columns
+    (`subscriptionId`, `resourceGroup` lower-cased, `type` lower-cased as Resource Graph writes it)."""
+    rows: list[dict[str, Any]] = []
+    for raw in scenario.resources:
+        match = _TARGET.match(str(raw.get("id") or ""))
+        rows.append({
+            "id": raw.get("id"), "name": raw.get("name"), "type": str(raw.get("type") or "").lower(),
+            "tenantId": raw.get("tenantId"), "kind": raw.get("kind"), "location": raw.get("location"),
+            "resourceGroup": (match["rg"] or "").lower() if match else "",
+            "subscriptionId": match["sub"] if match else scenario.subscription,
+            "properties": raw.get("properties") or {}, "tags": raw.get("tags") or {},
+        })
+    return rows
+
+
 class ResourceGraph:
     """The Resource Graph of one scenario: its tables in DuckDB and the query route."""
 
@@ -77,7 +94,7 @@ class ResourceGraph:
             scenario,
             workdir,
             schema={t: c for t, c in full.items() if t in GRAPH_TABLES},
-            tables={"resourcechanges": change_rows(scenario)},
+            tables={"resourcechanges": change_rows(scenario), "resources": resource_rows(scenario)},
         )
 
     def close(self) -> None:

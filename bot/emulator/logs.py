@@ -6,8 +6,9 @@ The database is written once to a file and then opened read-only, so a query can
 if the translator let one through; duckdb-kql also runs with `allow_write=False`. Queries run off
 the event loop, at most one per DuckDB connection at a time (a small pool of cursors).
 
-Only text that `bot.kql.split_rendered` recognises as a rendered canned query is executed; anything
-else is refused with 400 `BadArgumentError`, as the emulator exists to run the very same files.
+Only text that `bot.emulator.kql_readback.split_rendered` recognises as a rendered canned query (or `split_combined` as
+several of them in one union) is executed; anything else is refused with 400 `BadArgumentError`, as the emulator
+exists to run the very same files.
 """
 
 from __future__ import annotations
@@ -32,14 +33,15 @@ from aiohttp import web
 from duckdb_kql.translate import TYPE_MAP
 from duckdb_kql.types import kusto_type
 
+from bot.emulator.kql_readback import split_combined, split_rendered
 from bot.emulator.scenario import Scenario, ScenarioError
 from bot.emulator.shuffle import Shuffle
-from bot.kql import QUERY_DIR, split_rendered
+from bot.kql import QUERY_DIR
 
 POOL_SIZE = 4
 # Tables of kql/schema.json that Resource Graph serves (the emulator feeds them from `resource_changes`), not
 # Log Analytics.
-GRAPH_TABLES = frozenset({"resourcechanges"})
+GRAPH_TABLES = frozenset({"resourcechanges", "resources"})
 Schema = dict[str, dict[str, str]]  # table -> column -> Kusto type
 
 
@@ -114,7 +116,7 @@ class LogStore:
         text = body.get("query") if isinstance(body, dict) else None
         if not isinstance(text, str) or not text.strip():
             return logs_error(400, "BadArgumentError", "The request had some invalid properties: query")
-        if split_rendered(text) is None:
+        if split_rendered(text) is None and split_combined(text) is None:
             return logs_error(
                 400,
                 "BadArgumentError",
@@ -222,17 +224,25 @@ def _build(path: Path, schema: Schema, scenario: Scenario, tables: Mapping[str, 
     for table in tables:
         if table in GRAPH_TABLES and table not in schema:
             problems.append(f"tables.{table}: a Resource Graph table, not a Log Analytics one: put its rows under "
-                            "resource_changes")
+                            f"{_key_of(table)}")
         elif table not in schema:
             problems.append(f"tables.{table}: not a table of kql/schema.json ({', '.join(sorted(schema))})")
+    known = load_schema()  # this database may hold only some of them (Resource Graph's has one)
+    for i, table in enumerate(scenario.absent_tables):
+        if table not in known or table in GRAPH_TABLES:
+            problems.append(f"absent_tables[{i}]: {table} is not a table of kql/schema.json")
+        elif tables.get(table):
+            problems.append(f"absent_tables[{i}]: {table} has rows under tables")
     con = duckdb_kql.connect(str(path))
     try:
         for table, columns in schema.items():
+            if table in scenario.absent_tables:
+                continue  # the workspace never had it
             ddl = ", ".join(f"{_ident(c)} {_duck_type(table, c, k)}" for c, k in columns.items())
             con.execute(f"CREATE TABLE {_ident(table)} ({ddl})")
             rows = tables.get(table, [])
             values = [
-                [_cell(row.get(c), k, f"{_key_of(table)}[{i}].{c}", problems) for c, k in columns.items()]
+                [_cell(_value(row, c), k, f"{_key_of(table)}[{i}].{c}", problems) for c, k in columns.items()]
                 for i, row in enumerate(rows)
             ]
             if shuffle is not None:
@@ -247,9 +257,21 @@ def _build(path: Path, schema: Schema, scenario: Scenario, tables: Mapping[str, 
         raise ScenarioError(str(scenario.path or scenario.name), problems)
 
 
+BILLED_SIZE = "_BilledSize"
+
+
+def _value(row: Mapping[str, Any], column: str) -> Any:
+    """A row's value for `column`. Log Analytics measures every record's billed bytes itself: a scenario row that
+    does not state `_BilledSize` gets the size of its own data (as JSON), so log volume follows the rows."""
+    if column == BILLED_SIZE and row.get(column) is None:
+        data = {k: v for k, v in row.items() if k != BILLED_SIZE and v is not None}
+        return float(len(json.dumps(data, default=str, sort_keys=True).encode()))
+    return row.get(column)
+
+
 def _key_of(table: str) -> str:
     """Where a table's rows are in the scenario file."""
-    return "resource_changes" if table in GRAPH_TABLES else f"tables.{table}"
+    return {"resourcechanges": "resource_changes", "resources": "resources"}.get(table, f"tables.{table}")
 
 
 def _ident(name: str) -> str:

@@ -166,6 +166,8 @@ def workspace_body(workspace: str, location: str, customer_id: str) -> dict[str,
             "provisioningState": "Succeeded",
             "sku": {"name": "PerGB2018"},
             "retentionInDays": 30,
+            # What Azure sets on a workspace created since March 2019: logs readable with the resource's own access.
+            "features": {"enableLogAccessUsingOnlyResourcePermissions": True},
         },
     }
 

@@ -2,69 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
+from bot.evidence.activity_rows import ActivityRow, activity_rows
 from bot.model import Container, Job, SuspectedChange
 
-SUCCESS_STATUSES = frozenset({"success", "succeeded"})
-# Operations that can break a job without touching it: access to what it reads, and lifecycle actions
-# after which event scaling has been seen to stop silently.
-IDENTITY_OPERATIONS = ("MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/", "MICROSOFT.KEYVAULT/VAULTS/ACCESSPOLICIES/",
-                       "MICROSOFT.KEYVAULT/VAULTS/WRITE")
 NOT_RECORDED_WHAT = ("job configuration changed (scale rules, secrets and timeouts are not recorded in execution "
                      "templates: compare with infrastructure-as-code)")
 # A write of the job this close before the trouble is a suspect even when no log kept what it changed.
 UNRECORDED_WRITE_LOOKBACK = timedelta(hours=24)
-LIFECYCLE_OPERATIONS = ("/START/ACTION", "/STOP/ACTION", "/SUSPEND/ACTION", "/RESUME/ACTION")
 
-
-@dataclass(frozen=True, slots=True)
-class ActivityEvent:
-    time: datetime
-    category: str
-    operation: str
-    status: str
-    caller: str | None
-    resource_id: str
-    correlation_id: str | None
-    properties: str
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status.lower() in SUCCESS_STATUSES
-
-    @property
-    def is_job_write(self) -> bool:
-        return self.operation.upper() == "MICROSOFT.APP/JOBS/WRITE"
-
-    @property
-    def is_identity_change(self) -> bool:
-        return self.operation.upper().startswith(IDENTITY_OPERATIONS)
-
-    @property
-    def is_lifecycle(self) -> bool:
-        return self.operation.upper().endswith(LIFECYCLE_OPERATIONS)
-
-
-def parse_activity(rows: Iterable[Mapping[str, Any]]) -> list[ActivityEvent]:
-    events = [
-        ActivityEvent(
-            time=row["TimeGenerated"],
-            category=str(row.get("CategoryValue") or ""),
-            operation=str(row.get("OperationNameValue") or ""),
-            status=str(row.get("ActivityStatusValue") or ""),
-            caller=row.get("Caller") or None,
-            resource_id=str(row.get("ResourceId") or ""),
-            correlation_id=row.get("CorrelationId") or None,
-            properties=str(row.get("Properties") or ""),
-        )
-        for row in rows
-        if row.get("TimeGenerated") is not None
-    ]
-    return sorted(events, key=lambda e: e.time, reverse=True)
+# The verdict's view of an Activity Log event is the one reading of its row.
+ActivityEvent = ActivityRow
+parse_activity = activity_rows
 
 
 def container_diff(before: Sequence[Container], after: Sequence[Container]) -> list[str]:
@@ -120,7 +71,7 @@ def suspect(
     deps = [d for d in job.dependencies if d]
 
     def touches_dependency(event: ActivityEvent) -> bool:
-        text = (event.resource_id + " " + event.properties).lower()
+        text = (event.resource_id + " " + event.properties_text).lower()
         return event.resource_id.lower() not in own_ids and any(d in text for d in deps)
 
     identity = next((e for e in before if e.is_identity_change and touches_dependency(e)), None)
@@ -178,4 +129,4 @@ def _verb(operation: str) -> str:
 
 def _names_principal(event: ActivityEvent, deps: Sequence[str]) -> bool:
     guids = [d for d in deps if len(d) == 36 and d.count("-") == 4]
-    return any(g in event.properties.lower() for g in guids)
+    return any(g in event.properties_text.lower() for g in guids)

@@ -24,3 +24,11 @@ def parse_arm_time(value: Any) -> datetime | None:
             text = text[:-1] + "+00:00"
         moment = datetime.fromisoformat(text)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def time_or_none(value: Any) -> datetime | None:
+    """parse_arm_time for data read from the wild: anything that is not a time is None, never an exception."""
+    try:
+        return parse_arm_time(value)
+    except (TypeError, ValueError):
+        return None

@@ -80,6 +80,10 @@ def _job(record: ChangeRecord) -> tuple[str, ...]:
             update += _rule_flags(change, segments)
         elif last in _JOB_FLAGS and "rules" not in keys:
             update.append((_JOB_FLAGS[last], _before(change)))
+        elif keys == ["identity", "userassignedidentities"] and change.after is None \
+                and isinstance(change.before, Mapping):  # the whole map went: assign each identity again
+            others += [_az("containerapp job identity assign", ("--name", name), ("--resource-group", group),
+                           ("--user-assigned", identity)) for identity in sorted(change.before)]
         elif keys[:2] == ["identity", "userassignedidentities"] and change.after is None and len(keys) == 3:
             others.append(_az("containerapp job identity assign", ("--name", name), ("--resource-group", group),
                               ("--user-assigned", _key_text(segments[2]))))

@@ -78,6 +78,17 @@ def apply_diff(before: Any, changes: Iterable[PropertyChange]) -> Any:
     return result
 
 
+def value_at(body: Any, path: str) -> Any:
+    """The value at `path` in `body`; None when it is absent."""
+    value = body
+    try:
+        for segment in parse_path(path):
+            value = _child(value, segment)
+    except (KeyError, IndexError, TypeError, AttributeError, StopIteration):
+        return None
+    return value
+
+
 def normalise(value: Any) -> Any:
     """The body as diff_json sees it: null keys dropped, named lists in name order."""
     if isinstance(value, Mapping):

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot.evidence.arm_time import parse_arm_time
+from bot.evidence.activity_rows import ActivityRow, activity_row, as_mapping, text_or_none
+from bot.evidence.arm_time import time_or_none
 from bot.evidence.callers import caller_kind
 from bot.evidence.change_diff import diff_json, is_secret_path, parse_path, redact
 from bot.evidence.change_kinds import NOT_RECORDED, operation_verb, resource_kind
@@ -56,28 +57,28 @@ def activity_records(rows: Iterable[Mapping[str, Any]], *,
     records: list[ChangeRecord] = []
     states: dict[str, Any] = {}
     complete: dict[str, bool] = {}
-    last_write: dict[str, _Event] = {}
+    last_write: dict[str, ActivityRow] = {}
     for event in sorted(_settled(events), key=lambda e: e.time):
         key = event.resource_id.lower()
         verb = operation_verb(event.operation)
-        if verb == "write" and event.kind == ResourceKind.ROLE_ASSIGNMENT:
-            records.append(event.record(_created(event.body("requestbody"))))
+        if verb == "write" and resource_kind(event.resource_id) == ResourceKind.ROLE_ASSIGNMENT:
+            records.append(_record(event, _created(_body(event, "requestbody"))))
         elif verb == "write" and _access_policy(event):
             # …/vaults/kv/accessPolicies/remove names the kind of edit; what changed is the vault.
             vault = re.sub(r"/accesspolicies/[^/]*/?$", "", event.resource_id, flags=re.IGNORECASE)
-            records.append(replace(event, resource_id=vault).record(_access_policy_changes(event)))
+            records.append(_record(replace(event, resource_id=vault), _access_policy_changes(event)))
         elif verb == "write":
-            body, before = event.body("requestbody"), states.get(key)
-            records.append(event.record(_write_changes(before, body, complete.get(key, False))))
+            body, before = _body(event, "requestbody"), states.get(key)
+            records.append(_record(event, _write_changes(before, body, complete.get(key, False))))
             # A PUT (with `location`) is the whole resource; a PATCH only says what it set.
             complete[key] = body is not None and (not _partial(body) or complete.get(key, False))
             states[key] = _state_after(before, body)
             last_write[key] = event
         elif verb == "delete":
-            records.append(event.record(_removed(event.body("responseBody"))))
+            records.append(_record(event, _removed(_body(event, "responseBody"))))
             states.pop(key, None)
         elif not verb.startswith(_READS):
-            records.append(event.record(()))
+            records.append(_record(event, ()))
     for body in current:
         drift = _drift(body, states, last_write)
         if drift is not None:
@@ -103,28 +104,29 @@ def execution_record(job_id: str, before: Mapping[str, Any] | None, after: Mappi
 # --- Resource Graph ---------------------------------------------------------------------------------------
 
 def _graph_record(row: Mapping[str, Any]) -> ChangeRecord | None:
-    props = _mapping(row.get("properties")) if "properties" in row else row
+    props = as_mapping(row.get("properties")) if "properties" in row else row
     target = str(props.get("targetResourceId") or "")
     change_type = str(props.get("changeType") or "")
     if not target or not change_type:
         return None
-    attributes = _mapping(props.get("changeAttributes"))
+    attributes = as_mapping(props.get("changeAttributes"))
     changes: list[PropertyChange] = []
-    for path, value in sorted(_mapping(props.get("changes")).items()):
-        entry = _mapping(value)
+    for path, value in sorted(as_mapping(props.get("changes")).items()):
+        entry = as_mapping(value)
         raw = PropertyChange(str(path), _graph_value(entry.get("previousValue")), _graph_value(entry.get("newValue")))
         if not _NOISE.match(raw.path.lower()) and raw.before != raw.after:
             changes.append(_safe(raw))  # compared before hiding: two hidden secrets look alike
     if change_type.lower() == "update" and not changes:
         return None  # only the platform's own bookkeeping changed (provisioningState Updating -> Succeeded)
-    caller = _text(attributes.get("changedBy"))
+    caller = text_or_none(attributes.get("changedBy"))
     # An update names the ARM operation behind it where Resource Graph recorded one (`Microsoft.App/jobs/write`):
     # the same operation the Activity Log names, so a job write reads as a job write whichever source saw it.
-    operation = (_text(attributes.get("operation")) if change_type.lower() == "update" else None) or change_type
+    operation = (text_or_none(attributes.get("operation")) if change_type.lower() == "update" else None) or change_type
     record = ChangeRecord(
-        time=_time(attributes.get("timestamp")), resource_id=target, kind=resource_kind(target),
-        operation=operation, caller=caller, caller_kind=caller_kind(caller, _text(attributes.get("changedByType"))),
-        source=ChangeSource.RESOURCE_GRAPH, changes=tuple(changes), client=_text(attributes.get("clientType")))
+        time=time_or_none(attributes.get("timestamp")), resource_id=target, kind=resource_kind(target),
+        operation=operation, caller=caller,
+        caller_kind=caller_kind(caller, text_or_none(attributes.get("changedByType"))),
+        source=ChangeSource.RESOURCE_GRAPH, changes=tuple(changes), client=text_or_none(attributes.get("clientType")))
     return replace(record, what=summarise(record))
 
 
@@ -135,58 +137,40 @@ def _graph_value(value: Any) -> Any:
 
 # --- Activity Log ---------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class _Event:
-    time: datetime
-    category: str
-    operation: str
-    status: str
-    caller: str | None
-    resource_id: str
-    correlation_id: str | None
-    properties: Mapping[str, Any]
-
-    @property
-    def kind(self) -> ResourceKind:
-        return resource_kind(self.resource_id)
-
-    def body(self, name: str) -> Any:
-        """A JSON body the event carries as a string (`requestbody`, `responseBody`); None if absent or cut."""
-        raw = next((v for k, v in self.properties.items() if k.lower() == name.lower()), None)
-        if isinstance(raw, Mapping):
-            return dict(raw)
-        try:
-            parsed = json.loads(raw) if isinstance(raw, str) and raw.strip() else None
-        except ValueError:
-            return None  # the Activity Log truncates long bodies
-        return parsed if isinstance(parsed, dict) else None
-
-    def record(self, changes: Iterable[PropertyChange]) -> ChangeRecord:
-        record = ChangeRecord(
-            time=self.time, resource_id=self.resource_id, kind=self.kind, operation=self.operation,
-            caller=self.caller, caller_kind=caller_kind(self.caller), source=ChangeSource.ACTIVITY_LOG,
-            changes=tuple(_safe(c) for c in changes))
-        return replace(record, what=summarise(record))
-
-
-def _event(row: Mapping[str, Any]) -> _Event | None:
-    time = _time(row.get("TimeGenerated"))
-    operation = str(row.get("OperationNameValue") or "").upper()
-    category = str(row.get("CategoryValue") or "")
-    if time is None or not operation or category.lower() not in ("", "administrative"):
+def _event(row: Mapping[str, Any]) -> ActivityRow | None:
+    """An administrative event with its operation upper-cased and its status lower-cased (they are compared)."""
+    event = activity_row(row)
+    if event is None or not event.operation or event.category.lower() not in ("", "administrative"):
         return None
-    return _Event(time=time, category=category, operation=operation,
-                  status=str(row.get("ActivityStatusValue") or "").lower(), caller=_text(row.get("Caller")),
-                  resource_id=str(row.get("ResourceId") or ""), correlation_id=_text(row.get("CorrelationId")),
-                  properties=_mapping(row.get("Properties")))
+    return replace(event, operation=event.operation.upper(), status=event.status.lower())
 
 
-def _settled(events: list[_Event]) -> Iterable[_Event]:
+def _body(event: ActivityRow, name: str) -> Any:
+    """A JSON body the event carries as a string (`requestbody`, `responseBody`); None if absent or cut."""
+    raw = next((v for k, v in event.properties.items() if k.lower() == name.lower()), None)
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    try:
+        parsed = json.loads(raw) if isinstance(raw, str) and raw.strip() else None
+    except ValueError:
+        return None  # the Activity Log truncates long bodies
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _record(event: ActivityRow, changes: Iterable[PropertyChange]) -> ChangeRecord:
+    record = ChangeRecord(
+        time=event.time, resource_id=event.resource_id, kind=resource_kind(event.resource_id),
+        operation=event.operation, caller=event.caller, caller_kind=caller_kind(event.caller),
+        source=ChangeSource.ACTIVITY_LOG, changes=tuple(_safe(c) for c in changes))
+    return replace(record, what=summarise(record))
+
+
+def _settled(events: list[ActivityRow]) -> Iterable[ActivityRow]:
     """One event per operation (Start/Started/Accepted/Succeeded share a correlation id), failed ones dropped.
 
     The body is on the Start event, the moment the change took effect on the Succeeded one: merge them.
     """
-    groups: dict[tuple[str, str, str], list[_Event]] = {}
+    groups: dict[tuple[str, str, str], list[ActivityRow]] = {}
     for event in events:
         key = (event.correlation_id or f"{event.time.isoformat()}", event.operation, event.resource_id.lower())
         groups.setdefault(key, []).append(event)
@@ -200,7 +184,7 @@ def _settled(events: list[_Event]) -> Iterable[_Event]:
             merged.update({k: v for k, v in event.properties.items() if v not in (None, "")})
         base = done or min(group, key=lambda e: e.time)
         caller = base.caller or next((e.caller for e in group if e.caller), None)
-        yield replace(base, caller=caller, properties=merged)
+        yield replace(base, caller=caller, properties=merged, properties_text=json.dumps(merged, default=str))
 
 
 def _write_changes(before: Any, body: Any, complete: bool) -> tuple[PropertyChange, ...]:
@@ -272,28 +256,29 @@ def _removed(body: Any) -> tuple[PropertyChange, ...]:
 
 def _properties(body: Any) -> Mapping[str, Any]:
     # Role assignment request bodies in the Activity Log spell it `Properties` (and `PrincipalId` …).
-    return _mapping(next((v for k, v in _mapping(body).items() if k.lower() == "properties"), None))
+    return as_mapping(next((v for k, v in as_mapping(body).items() if k.lower() == "properties"), None))
 
 
-def _access_policy(event: _Event) -> bool:
-    return event.kind == ResourceKind.KEY_VAULT and "/ACCESSPOLICIES/" in (event.operation + event.resource_id).upper()
+def _access_policy(event: ActivityRow) -> bool:
+    return (resource_kind(event.resource_id) == ResourceKind.KEY_VAULT
+            and "/ACCESSPOLICIES/" in (event.operation + event.resource_id).upper())
 
 
-def _access_policy_changes(event: _Event) -> tuple[PropertyChange, ...]:
+def _access_policy_changes(event: ActivityRow) -> tuple[PropertyChange, ...]:
     """…/vaults/kv/accessPolicies/{add|replace|remove}: the policies in the body were added or removed."""
-    policies = {"properties": {"accessPolicies": _properties(event.body("requestbody")).get("accessPolicies") or []}}
+    policies = {"properties": {"accessPolicies": _properties(_body(event, "requestbody")).get("accessPolicies") or []}}
     empty: dict[str, Any] = {"properties": {"accessPolicies": []}}
     if event.resource_id.lower().rstrip("/").endswith("/remove"):
         return diff_json(policies, empty)
     return diff_json(empty, policies)
 
 
-def _drift(body: Mapping[str, Any], states: Mapping[str, Any], last_write: Mapping[str, _Event]
+def _drift(body: Mapping[str, Any], states: Mapping[str, Any], last_write: Mapping[str, ActivityRow]
            ) -> ChangeRecord | None:
     key = str(body.get("id") or "").lower()
     state, write = states.get(key), last_write.get(key)
-    system = _mapping(body.get("systemData"))
-    modified_at = _time(system.get("lastModifiedAt"))
+    system = as_mapping(body.get("systemData"))
+    modified_at = time_or_none(system.get("lastModifiedAt"))
     if state is None or write is None or modified_at is None \
             or (modified_at - write.time).total_seconds() <= _DRIFT_SLACK_S:
         return None
@@ -303,11 +288,11 @@ def _drift(body: Mapping[str, Any], states: Mapping[str, Any], last_write: Mappi
                     if c.before is not None and not _secret(c.path))
     if not changes:
         return None
-    caller = _text(system.get("lastModifiedBy"))
+    caller = text_or_none(system.get("lastModifiedBy"))
     record = ChangeRecord(
         time=modified_at, resource_id=str(body.get("id")), kind=resource_kind(key),
         operation=f"{body.get('type') or 'UNKNOWN'}/WRITE".upper(), caller=caller,
-        caller_kind=caller_kind(caller, _text(system.get("lastModifiedByType"))),
+        caller_kind=caller_kind(caller, text_or_none(system.get("lastModifiedByType"))),
         source=ChangeSource.ACTIVITY_LOG, changes=tuple(_safe(c) for c in changes))
     return replace(record, what=summarise(record))
 
@@ -331,29 +316,6 @@ def _secret(path: str) -> bool:
         return is_secret_path(path)
     except ValueError:
         return True
-
-
-def _time(value: Any) -> datetime | None:
-    try:
-        return parse_arm_time(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    if isinstance(value, Mapping):
-        return value
-    if isinstance(value, str) and value.strip().startswith("{"):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return {}
-        return parsed if isinstance(parsed, dict) else {}
-    return {}
-
-
-def _text(value: Any) -> str | None:
-    return str(value).strip() or None if value is not None else None
 
 
 def _newest_first(record: ChangeRecord) -> tuple[float, str, str]:

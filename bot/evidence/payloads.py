@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from bot.evidence.change_records import CallerKind, ChangeRecord, ChangeSource, PropertyChange
@@ -209,6 +210,50 @@ class ScalerEvidence:
     depth: int | None  # None: the queue could not be read in time
 
 
+# --- identity: signatures, and the roles the job's identities hold now ---------------------------
+
+
+class AccessStatus(StrEnum):
+    GRANTED = "granted"  # a role assignment grants the identity what the job does with the dependency
+    MISSING = "missing"  # none does (the roles it holds, if any, are elsewhere or too narrow)
+    UNKNOWN = "unknown"  # one might (a custom role, or a resource group whose members are not known)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleGrant:
+    """One role assignment of the identity, as it bears on one dependency."""
+
+    role: str  # "Key Vault Secrets User", or the role definition's id when its name is not known
+    scope: str  # the assignment's scope (ARM id)
+    # resource: on the dependency itself; inherited: on a resource group, subscription or management group above
+    # it; item: on the very secret or queue the job uses; narrower: on another secret or queue of it; other: on
+    # another resource of the same kind; no-data-access: on the dependency, but the role grants no data access
+    reach: str
+    created_on: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessFinding:
+    """Whether the identity the job uses for a dependency holds a role that lets it do what the job does."""
+
+    dependency: str  # kv-tax-docs
+    kind: str  # an AccessKind value: key-vault | registry | storage-queue | service-bus
+    item: str | None  # the secret or queue the job uses, where a role can be scoped to it
+    identity: str  # id-tax-docs, or system-assigned
+    principal_id: str
+    status: AccessStatus
+    grants: tuple[RoleGrant, ...] = ()  # assignments that grant it (or, when unknown, might)
+    elsewhere: tuple[RoleGrant, ...] = ()  # the identity's roles that do not reach it
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityEvidence:
+    events: tuple[PlatformEvent, ...]
+    # Read when the check found access errors: the roles the job's identities hold now, per dependency.
+    access: tuple[AccessFinding, ...] | None = omitted_when_none()
+    access_error: str | None = omitted_when_none()  # why the role assignments could not be read
+
+
 # --- platform health -------------------------------------------------------------------------------
 
 
@@ -275,9 +320,11 @@ class SuspectedChange:
     also: tuple[SuspectedChange, ...] = ()  # other changes in the window, most likely first
     # The caller of most of the job's writes in the history read, when it is not this change's caller.
     usual_deployer: str | None = omitted_when_none()
+    # For a role assignment change: whether the job's identity holds the role on that dependency now.
+    access_now: AccessFinding | None = omitted_when_none()  # noqa: RUF009 (a field spec, not a shared value)
 
 
 Evidence = (
     FailuresEvidence | RetriesEvidence | ExitCodesEvidence | QueueEvidence | ConfigChangesEvidence | StuckEvidence
-    | SignatureEvidence | ScalerEvidence | PlatformHealthEvidence | ConsoleEvidence | MemoryEvidence
+    | SignatureEvidence | IdentityEvidence | ScalerEvidence | PlatformHealthEvidence | ConsoleEvidence | MemoryEvidence
 )

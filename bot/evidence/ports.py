@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,7 +21,10 @@ class JobsReader(Protocol):
         """The job as this reader last saw it, if recently (lets a triage start reads early)."""
         ...
 
-    async def list_jobs(self) -> Sequence[Job]: ...
+    async def list_jobs(self, as_found: Callable[[Job], None] | None = None) -> Sequence[Job]:
+        """Every job in the subscriptions. `as_found`: called with each job as its page arrives, so a caller can
+        start the reads it will make for that job while the rest of the listing comes."""
+        ...
 
     async def executions(self, job: JobRef) -> Sequence[Execution]: ...
 
@@ -69,4 +72,28 @@ class ChangesReader(Protocol):
     async def resource(self, resource_id: str) -> Mapping[str, Any]:
         """The resource's ARM JSON as a GET returns it. Raises ResourceNotFound when it does not exist,
         NotApplicable for a type jobbot does not read."""
+        ...
+
+    async def alert_rules(self, resource_group_id: str) -> Mapping[str, Sequence[Mapping[str, Any]]]:
+        """The alert rules of a resource group (ARM JSON) by kind: `metric`, `scheduled_query`, `activity_log`."""
+        ...
+
+    async def action_group(self, group_id: str) -> Mapping[str, Any]:
+        """One action group (ARM JSON: `properties.enabled`, its receivers). Raises ResourceNotFound on a 404."""
+        ...
+
+    async def workspace(self, customer_id: str) -> str | None:
+        """The ARM id of the Log Analytics workspace with this customer id (for portal links): from config,
+        else Resource Graph, cached; None when there is none. Raises UpstreamError when it cannot be asked."""
+        ...
+
+    async def workspace_resource(self, customer_id: str) -> Mapping[str, Any] | None:
+        """The Log Analytics workspace with this customer id (ARM JSON: `id`, `properties`): as Resource Graph
+        has it, or by GET when config names its id; None when there is none. Raises UpstreamError when it
+        cannot be asked."""
+        ...
+
+    async def environment_usages(self, environment_id: str) -> Sequence[Mapping[str, Any]]:
+        """The managed environment's quota usages (ARM JSON `Usage` items: `name.value`, `currentValue`,
+        `limit`, `unit`), e.g. `ManagedEnvironmentConsumptionCores`. Raises ResourceNotFound on a 404."""
         ...

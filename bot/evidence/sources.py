@@ -17,15 +17,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.errors import NotApplicable
+from bot.evidence.activity_scope import rows_concerning
+from bot.evidence.batched_logs import BatchedLogs, rows_of
+from bot.evidence.combined_logs import query_combined
+from bot.evidence.limiter import awaiting, current_ticket, new_ticket, start_read
 from bot.evidence.ports import ChangesReader, JobsReader, LogsReader, QueueReader
+from bot.evidence.shared_reads import SharedChanges, SharedJobs, SharedLogs, SharedQueues, SharedReads
 from bot.kql import load_query, render
-from bot.model import Execution, Job, LogSetup, MetricSeries, QueryResult, QueueDepth, Window
+from bot.kql_combined import compatible
+from bot.model import Execution, Job, LogSetup, MetricSeries, QueryResult, QueueDepth, ScaleRule, Window
 
 # Changes that broke a job often land well before its failures start.
 CHANGE_LOOKBACK = timedelta(hours=24)
 # Resource Graph keeps 14 days of change history: read all of it (a job has few writes), so the last change
 # before the window and the job's usual deployer are known too.
 RESOURCE_GRAPH_LOOKBACK = timedelta(days=14)
+# A review judges secret reads and access changes over 30 days, whatever its window (review.md SEC-08).
+AUDIT_LOOKBACK = timedelta(days=30)
 
 Tasks = dict[tuple[Any, ...], "asyncio.Task[Any]"]
 
@@ -49,6 +57,21 @@ class NoChanges:
     async def resource(self, resource_id: str) -> Mapping[str, Any]:
         raise NotApplicable("resources other than the job are not read in this setup")
 
+    async def alert_rules(self, resource_group_id: str) -> Mapping[str, Sequence[Mapping[str, Any]]]:
+        raise NotApplicable("alert rules are not read in this setup")
+
+    async def action_group(self, group_id: str) -> Mapping[str, Any]:
+        raise NotApplicable("action groups are not read in this setup")
+
+    async def workspace(self, customer_id: str) -> str | None:
+        raise NotApplicable("workspaces are not located in this setup")
+
+    async def workspace_resource(self, customer_id: str) -> Mapping[str, Any] | None:
+        raise NotApplicable("workspaces are not located in this setup")
+
+    async def environment_usages(self, environment_id: str) -> Sequence[Mapping[str, Any]]:
+        raise NotApplicable("environment usages are not read in this setup")
+
 
 NO_CHANGES: ChangesReader = NoChanges()
 
@@ -59,6 +82,14 @@ class Readers:
     logs: LogsReader
     queues: QueueReader
     changes: ChangesReader = NO_CHANGES
+    shared: SharedReads | None = None  # the process-wide shared reads these go through, if any
+
+    def behind(self, shared: SharedReads) -> Readers:
+        """These readers behind the process-wide shared reads (the Azure wiring does this once)."""
+        batched = BatchedLogs(self.logs, window_s=shared.batch_window_s, crowded=shared.crowded)
+        return Readers(jobs=SharedJobs(self.jobs, shared), logs=SharedLogs(batched, shared),
+                       queues=SharedQueues(self.queues, shared), changes=SharedChanges(self.changes, shared),
+                       shared=shared)
 
 
 class Sources:
@@ -77,13 +108,15 @@ class Sources:
     def _once(self, key: tuple[Any, ...], fetch: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any]:
         task = self._tasks.get(key)
         if task is None:
-            task = asyncio.ensure_future(fetch())
+            task = start_read(fetch)  # with a ticket: its time in jobbot's own queue is not the check's
             self._tasks[key] = task
         return task
 
     async def _get(self, key: tuple[Any, ...], fetch: Callable[[], Awaitable[Any]]) -> Any:
+        task = self._once(key, fetch)
+        awaiting(task)
         # shield: one check hitting its deadline must not cancel a read other checks still wait for.
-        return await asyncio.shield(self._once(key, fetch))
+        return await asyncio.shield(task)
 
     async def executions(self) -> Sequence[Execution]:
         result: Sequence[Execution] = await self._get(
@@ -95,30 +128,84 @@ class Sources:
             ("log_setup", self.job.environment_id), lambda: self._readers.jobs.log_setup(self.job))
         return result
 
-    async def query(self, name: str, **extra: object) -> QueryResult:
-        """Rows of the canned query `name`, given the values it declares (job, window, ids …)."""
+    def _query_ask(self, name: str, extra: Mapping[str, object]) -> tuple[Window, dict[str, object], tuple[Any, ...]]:
+        """The window, parameter values and memo key of the canned query `name` for this job."""
         window = self._query_window(name)
         available: dict[str, object] = {
             "job": self.job.ref.name,
+            "jobs": [self.job.ref.name],  # a batched query: this job's rows are picked out below
             "start": window.start,
             "end": window.end,
             "resource_ids": [i.lower() for i in (self.job.ref.id, self.job.environment_id) if i],
             "related": [d for d in self.job.dependencies if not _is_guid(d)],
             "subscription_id": self.job.ref.subscription,
+            "subscription_ids": [self.job.ref.subscription],
             **extra,
         }
         params = {p: available[p] for p, _ in load_query(name).params}
+        return window, params, ("query", name, self.job.environment_id, repr(sorted(params.items())))
+
+    async def query(self, name: str, **extra: object) -> QueryResult:
+        """Rows of the canned query `name`, given the values it declares (job, window, ids …)."""
+        canned = load_query(name)
+        window, params, key = self._query_ask(name, extra)
         self.rendered[name] = render(name, **params)
 
         async def fetch() -> QueryResult:
             setup = await self.log_setup()
             return await self._readers.logs.query(setup.workspace_id, name, params, window)
 
-        key = ("query", name, self.job.environment_id, repr(sorted(params.items())))
         result: QueryResult = await self._get(key, fetch)
+        if canned.batched:
+            result = rows_of(result, self.job.ref.name)
+        elif canned.batch == "lists":  # config_changes: the Activity Log rows of this job's ids and names
+            result = rows_concerning(result, params["resource_ids"], params["related"],  # type: ignore[arg-type]
+                                     self.job.ref.subscription)
         if result.partial:
             self.partial[name] = result.partial
         return result
+
+    def query_together(self, asks: Mapping[str, Mapping[str, object]]) -> None:
+        """Start the canned queries `asks` (name -> extra values, as `query` takes them) in as few Log Analytics
+        requests as their windows and values allow (`bot.kql_combined`), without waiting. `query` then finds
+        each one's rows already on their way; a query started before is left as it is."""
+        groups: list[tuple[Window, list[tuple[str, dict[str, object], tuple[Any, ...]]]]] = []
+        for name, extra in asks.items():
+            window, params, key = self._query_ask(name, extra)
+            if key in self._tasks:
+                continue
+            for group_window, members in groups:
+                if group_window == window and compatible([*(n for n, _, _ in members), name],
+                                                         [*(p for _, p, _ in members), params]):
+                    members.append((name, params, key))
+                    break
+            else:
+                groups.append((window, [(name, params, key)]))
+        for window, members in groups:
+            if len(members) > 1:
+                self._combine(window, members)
+
+    def _combine(self, window: Window, members: list[tuple[str, dict[str, object], tuple[Any, ...]]]) -> None:
+        parts = [(name, params) for name, params, _ in members]
+
+        async def fetch() -> list[QueryResult]:
+            setup = await self.log_setup()
+            return await query_combined(self._readers.logs, setup.workspace_id, parts, window)
+
+        ticket = new_ticket()
+        combined = self._tasks[("combined", *(key for _, _, key in members))] = start_read(fetch, ticket)
+        combined.add_done_callback(_consumed)  # each query's reader sees the error, if any
+        for index, (name, params, key) in enumerate(members):
+            self.rendered[name] = render(name, **params)
+
+            async def mine(index: int = index) -> QueryResult:
+                if (own := current_ticket()) is not None:
+                    own.follow(ticket)  # its time in jobbot's queue is the combined request's
+                # shield: one query's reader giving up must not cancel the request the others wait for.
+                answers: list[QueryResult] = await asyncio.shield(combined)
+                return answers[index]
+
+            self._once(key, mine).add_done_callback(_consumed)
 
     async def queue_depth(self, rule_index: int = 0) -> QueueDepth:
         """Messages waiting at the event source of the job's scale rule `rule_index` (the first by default)."""
@@ -131,6 +218,13 @@ class Sources:
 
         key = ("queue", self.job.ref.id, None if rule is None else (rule.type, tuple(sorted(rule.metadata.items()))))
         result: QueueDepth = await self._get(key, fetch)
+        return result
+
+    async def queue_depth_of(self, rule: ScaleRule) -> QueueDepth:
+        """Messages waiting at the event source `rule` names (a queue beside the scale rule's own, e.g. its
+        poison queue: same account, another queue name)."""
+        key = ("queue", self.job.ref.id, (rule.type, tuple(sorted(rule.metadata.items()))))
+        result: QueueDepth = await self._get(key, lambda: self._readers.queues.depth(self.job, rule))
         return result
 
     async def metric(self, name: str) -> MetricSeries:
@@ -188,9 +282,31 @@ class Sources:
             ("resource", resource_id.lower()), lambda: self._readers.changes.resource(resource_id))
         return result
 
+    async def alert_rules(self) -> Mapping[str, Sequence[Mapping[str, Any]]]:
+        """The alert rules of the job's resource group, by kind (metric, scheduled_query, activity_log)."""
+        group = f"/subscriptions/{self.job.ref.subscription}/resourceGroups/{self.job.ref.resource_group}"
+        result: Mapping[str, Sequence[Mapping[str, Any]]] = await self._get(
+            ("alert_rules", group.lower()), lambda: self._readers.changes.alert_rules(group))
+        return result
+
+    async def action_group(self, group_id: str) -> Mapping[str, Any]:
+        result: Mapping[str, Any] = await self._get(
+            ("action_group", group_id.lower()), lambda: self._readers.changes.action_group(group_id))
+        return result
+
+    async def environment_usages(self) -> Sequence[Mapping[str, Any]]:
+        """The job's environment's quota usages (ARM JSON `Usage` items), e.g. its Consumption cores."""
+        if not self.job.environment_id:
+            raise NotApplicable("the job names no managed environment")
+        result: Sequence[Mapping[str, Any]] = await self._get(
+            ("environment_usages", self.job.environment_id.lower()),
+            lambda: self._readers.changes.environment_usages(self.job.environment_id))
+        return result
+
     def prefetch(self, needs: Iterable[str]) -> None:
         """Start the reads named like 'executions', 'queue', 'query:<name>', 'metric:<name>',
-        'changes:resourcegraph', 'changes:roles', 'resource:environment' or 'resource:<id>' without waiting."""
+        'changes:resourcegraph', 'changes:roles', 'resource:environment', 'resource:job', 'resource:<id>',
+        'usages' or 'workspace' without waiting."""
         for need in needs:
             kind, _, arg = need.partition(":")
             read: Awaitable[Any]
@@ -208,29 +324,74 @@ class Sources:
                 read = self.resource_changes()
             elif need == "changes:roles":
                 read = self.role_assignments()
+            elif need == "workspace":
+                read = self.workspace()
+            elif need == "usages":
+                read = self.environment_usages()
             elif kind == "resource" and arg:
-                read = self.resource(self.job.environment_id if arg == "environment" else arg)
+                special = {"environment": self.job.environment_id, "job": self.job.ref.id}
+                read = self.resource(special.get(arg, arg))
             else:
                 raise ValueError(f"unknown upstream read {need!r}")
             self._prefetches.add(task := asyncio.ensure_future(_quietly(read)))
             task.add_done_callback(self._prefetches.discard)
 
-    def workspace_resource_id(self) -> str | None:
-        """The workspace's ARM id if the log setup has been read (without waiting for it)."""
-        task = self._tasks.get(("log_setup", self.job.environment_id))
-        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+    async def workspace(self) -> str | None:
+        """The workspace's ARM id, for portal links: as the log setup found it, else located by its customer id
+        (config, then Resource Graph). Off the queries' path: they wait for the log setup only."""
+        setup = await self.log_setup()
+        if setup.workspace_resource_id:
+            return setup.workspace_resource_id
+        result: str | None = await self._get(("workspace", setup.workspace_id.lower()),
+                                             lambda: self._readers.changes.workspace(setup.workspace_id))
+        return result
+
+    async def workspace_resource(self) -> Mapping[str, Any] | None:
+        """The workspace the job's logs land in (ARM JSON): by GET when the log setup names its id, else as
+        Resource Graph has it (one query gives id and properties: the review's third round, no fourth)."""
+        setup = await self.log_setup()
+        if setup.workspace_resource_id:
+            return await self.resource(setup.workspace_resource_id)
+        # The portal links' read first: its Resource Graph query answers this too (the reader keeps the
+        # row), so there is one query, and none left in flight to be cancelled when the review ends.
+        if await self.workspace() is None:
             return None
-        setup: LogSetup = task.result()
-        return setup.workspace_resource_id
+        result: Mapping[str, Any] | None = await self._get(
+            ("workspace_resource", setup.workspace_id.lower()),
+            lambda: self._readers.changes.workspace_resource(setup.workspace_id))
+        return result
+
+    def workspace_resource_id(self) -> str | None:
+        """The workspace's ARM id if it is known by now (without waiting): links render from what resolved."""
+        setup = _done(self._tasks.get(("log_setup", self.job.environment_id)))
+        if not isinstance(setup, LogSetup):
+            return None
+        located = _done(self._tasks.get(("workspace", setup.workspace_id.lower())))
+        return setup.workspace_resource_id or (located if isinstance(located, str) else None)
 
     def _query_window(self, name: str) -> Window:
         if name == "config_changes":
             return Window(self.window.start - CHANGE_LOOKBACK, self.window.end)
+        if name == "audit_activity":
+            return Window(min(self.window.start, self.window.end - AUDIT_LOOKBACK), self.window.end)
         return self.window
 
     def cancel(self) -> None:
         for task in self._tasks.values():
             task.cancel()
+
+
+def _consumed(task: asyncio.Task[Any]) -> None:
+    # A read nobody awaited in the end (a reader that gave up) must not log "exception never retrieved".
+    if not task.cancelled():
+        task.exception()
+
+
+def _done(task: asyncio.Task[Any] | None) -> Any:
+    """A finished task's result; None while it runs, or when it failed or was cancelled."""
+    if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+        return None
+    return task.result()
 
 
 async def _quietly(awaitable: Awaitable[Any]) -> None:

@@ -24,6 +24,8 @@ def report_to_dict(report: TriageReport) -> dict[str, Any]:
         "job": {"name": report.job.name, "resource_group": report.job.resource_group,
                 "subscription": report.job.subscription, "id": report.job.id},
         "window": {"start": iso(report.window.start), "end": iso(report.window.end)},
+        # When the oldest answer the report rests on was read (reads are shared between triages briefly).
+        "evidence_read_at": iso(report.evidence_read_at),
         "verdict": {
             "cause": verdict.cause.value,
             "confidence": verdict.confidence.value,

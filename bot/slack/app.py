@@ -1,4 +1,6 @@
-"""The Bolt app: `/jobbot` acked at once (usage help, refusals, "checking …"), the work after the ack."""
+"""The Bolt app: `/jobbot` acked at once (usage help, refusals, "checking …"), the work after the ack in a
+Bolt lazy listener (`bot/slack/lazy.py` keeps it for shutdown); one error handler and one audit entry per
+request (`bot/slack/listening.py`)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from bot.access import AccessPolicy
 from bot.errors import InvalidRequest
 from bot.slack.commands import Verb, help_text, parse_command
 from bot.slack.handlers import CommandService, Invocation
+from bot.slack.lazy import LazyWork
+from bot.slack.listening import Audited, audited, on_error, record
 from bot.store.redact import redact_data
 
 log = logging.getLogger(__name__)
@@ -49,53 +53,98 @@ def build_bolt_app(
     # configured secret (Socket Mode) a random one makes every HTTP request fail verification with 401.
     app = AsyncApp(client=client, signing_secret=signing_secret or random_secrets.token_hex(32), authorize=authorize,
                    process_before_response=False, request_verification_enabled=True)
-    background: set[asyncio.Task[None]] = set()
     app.use(_redacting_replies(secrets))
+    app.error(on_error)
+    LazyWork.install(app)
 
-    @app.command(SLASH_COMMAND)
-    async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
-        started = time.monotonic()
-        user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
-        text = str(command.get("text", ""))
+    async def admit(context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]) -> Any:
+        context["admission"] = Admission()  # made before the ack function and the lazy one start
+        return await next()
 
-        async def record(action: str, target: str | None, outcome: str) -> None:
-            await audit(actor=user, channel=channel, action=action, target=target, detail=text[:500],
-                        outcome=outcome, duration_ms=int((time.monotonic() - started) * 1000))
-
+    async def on_command(ack: Any, command: dict[str, Any], context: AsyncBoltContext) -> None:
+        """Answer at once (usage, refusal, "checking …") and tell the lazy half whether to go on."""
+        admission: Admission = context["admission"]
+        user, channel, text = _who_what(command)
+        admission.text = text
+        entry = Audited(user, channel, "command:invalid", text, outcome="refused")
         try:
-            parsed = parse_command(text, SLASH_COMMAND)
-        except InvalidRequest as error:
-            await ack(response_type="ephemeral", text=str(error))
-            await record("command:invalid", None, "refused")
-            return
-        target = parsed.job.name if parsed.job else None
-        decision = await access.decide(parsed.verb.value, user, channel)
-        if not decision.allowed:
-            await ack(response_type="ephemeral", text=f":no_entry: {decision.reason}")
-            await record(f"command:{parsed.verb}", target, "refused")
-            return
-        if parsed.verb is Verb.HELP:
-            await ack(response_type="ephemeral", text=help_text(SLASH_COMMAND))
-            await record("command:help", None, "ok")
-            return
-        what = f"*{target}*" if target else "the jobs"
-        await ack(response_type="ephemeral", text=f":mag: Checking {what} …")
-
-        async def work() -> None:
-            outcome = "error"
             try:
-                outcome = await service.run(Invocation(parsed, user, channel, respond))
-            except Exception:  # one error handler for all commands: log it, tell the user plainly
-                log.exception("command failed", extra={"command": parsed.verb.value, "job": target})
-                await _tell(respond, ":warning: Sorry, that command failed inside jobbot. It has been logged.")
-            finally:
-                await record(f"command:{parsed.verb}", target, outcome)
+                parsed = parse_command(text, SLASH_COMMAND)
+            except InvalidRequest as error:
+                await ack(response_type="ephemeral", text=str(error))
+                await record(audit, entry, admission.started)
+                return
+            entry.action, entry.target = f"command:{parsed.verb}", parsed.job.name if parsed.job else None
+            decision = await access.decide(parsed.verb.value, user, channel)
+            if not decision.allowed:
+                await ack(response_type="ephemeral", text=f":no_entry: {decision.reason}")
+                await record(audit, entry, admission.started)
+                return
+            if parsed.verb is Verb.HELP:
+                await ack(response_type="ephemeral", text=help_text(SLASH_COMMAND))
+                entry.action, entry.target, entry.outcome = "command:help", None, "ok"
+                await record(audit, entry, admission.started)
+                return
+            what = f"*{entry.target}*" if entry.target else "the jobs"
+            await ack(response_type="ephemeral", text=f":mag: Checking {what} …")
+            respond = context.respond
+            assert respond is not None  # Bolt makes one for every request (slash commands carry a response_url)
+            admission.admit(Invocation(parsed, user, channel, respond))
+        finally:
+            admission.close()
 
-        task = asyncio.create_task(work())
-        background.add(task)
-        task.add_done_callback(background.discard)
+    async def run_command(context: AsyncBoltContext) -> None:
+        """The slow half, after the ack: only what the ack function let through runs. It reads the command
+        from the ack function's decision, not from its own copy of the request: Bolt re-parses the raw body
+        for a lazy listener, and Bolt 1.30 misparses a body mentioning "payload" (see `bolt_request`)."""
+        admission: Admission = context["admission"]
+        call = await admission.wait()
+        if call is None:
+            return
+        command = call.command
+        entry = Audited(call.user_id, call.channel_id, f"command:{command.verb}", admission.text,
+                        target=command.job.name if command.job else None,
+                        sorry=":warning: Sorry, that command failed inside jobbot. It has been logged.")
 
+        async def tell(message: str) -> None:
+            await call.respond(response_type="ephemeral", replace_original=False, text=message)
+
+        async with audited(audit, entry, tell, started=admission.started):
+            entry.outcome = await service.run(call)
+
+    app.command(SLASH_COMMAND, middleware=[admit])(ack=on_command, lazy=[run_command])
     return app
+
+
+class Admission:
+    """The ack function's decision, handed to the lazy function of the same request.
+
+    With `process_before_response=False` Bolt starts the lazy function alongside the ack function, on a
+    deep copy of the request's context: this object copies as itself, so both hold the same decision."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.text = ""  # the command as typed, for the audit trail
+        self._decided: asyncio.Future[Invocation | None] = asyncio.get_running_loop().create_future()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Admission:
+        return self
+
+    def admit(self, call: Invocation) -> None:
+        if not self._decided.done():
+            self._decided.set_result(call)
+
+    def close(self) -> None:
+        """Refuse, unless admitted: the ack function ends one way or another, and the lazy half stops waiting."""
+        if not self._decided.done():
+            self._decided.set_result(None)
+
+    async def wait(self) -> Invocation | None:
+        return await asyncio.shield(self._decided)
+
+
+def _who_what(command: dict[str, Any]) -> tuple[str, str, str]:
+    return str(command.get("user_id", "")), str(command.get("channel_id", "")), str(command.get("text", ""))
 
 
 class _RedactingAck(AsyncAck):
@@ -128,13 +177,6 @@ def _redacting_replies(secrets: tuple[str, ...]) -> Callable[..., Awaitable[Any]
         return await next()
 
     return middleware
-
-
-async def _tell(respond: Any, text: str) -> None:
-    try:
-        await respond(response_type="ephemeral", replace_original=False, text=text)
-    except Exception:
-        log.warning("could not tell the user about a failure", exc_info=True)
 
 
 MAX_SLACK_BODY = 512 * 1024

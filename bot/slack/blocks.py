@@ -46,6 +46,7 @@ from bot.slack.sections import (
     excerpt_blocks,
     header_block,
     links_blocks,
+    next_step_blocks,
     owners_block,
     runbook_blocks,
     verdict_block,
@@ -93,24 +94,28 @@ def render_blocks(
     hide = () if allow_console_excerpts else _console_signatures(report.checks)
     scrub = _scrubber(hide)
     text = _fallback_text(report, scrub)
+    # In the order a responder reads: verdict, next step and owner, what changed, what could not be checked
+    # (the context block), the buttons; then the details (checks, evidence, runbook, links).
     parts = [
         Part("header", KEEP, [header_block(report)]),
         Part("verdict", KEEP, [verdict_block(report, scrub)]),
-        Part("change", 1, change_blocks(report)),
+        Part("next", KEEP, next_step_blocks(report, scrub)),
         Part("owners", KEEP, [owners_block(report)]),
+        Part("change", 1, change_blocks(report)),
+        Part("actions", 1, actions_blocks(actions)),
         Part("checks", 2, checks_blocks(report.checks, scrub, divider=True)),
         Part("evidence", 3, evidence_blocks(report)),
         Part("runbook", 4, runbook_blocks(report)),
         Part("links", 5, links_blocks(report, workspace_resource_id, query_texts)),
         Part("console excerpts", 6, excerpt_blocks(report) if allow_console_excerpts else []),
-        Part("actions", 1, actions_blocks(actions)),
     ]
     notes = []
     if len(actions) > ACTIONS_ELEMENTS_MAX:
         notes.append(f"… {len(actions) - ACTIONS_ELEMENTS_MAX} more actions not shown")
     if hide:
         notes.append("console excerpts hidden")
-    blocks = assemble(parts, context=lambda dropped: context_block(report, [*notes, *dropped]), after="verdict")
+    blocks = assemble(parts, context=lambda dropped: context_block(report, [*notes, *dropped]),
+                      after=("verdict", "next", "owners", "change"))
     problems = check_blocks(blocks)
     if problems:  # cannot happen by construction; never post what Slack would refuse
         log.warning("triage message broke Slack limits, sending the short form: %s", "; ".join(problems))

@@ -1,5 +1,5 @@
 """What each `/jobbot` subcommand does after the ack: triage, single checks, runbook, owners, jobs; and the
-verbs features carry out (rollback, checklist), registered with `CommandService.handle`.
+verbs features carry out (rollback, checklist, review), registered with `CommandService.handle`.
 
 Every answer is built from the core's plain data; Slack is reached only through the client handed in.
 Errors the user can act on come back as ephemeral answers; anything else is logged and the user is
@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
@@ -27,9 +26,11 @@ from bot.evidence.rows import iso
 from bot.evidence.sources import Readers
 from bot.intake import DEFAULT_SINCE
 from bot.model import CheckResult, Job, TriageReport
-from bot.owners import resolve_owners
 from bot.slack.blocks import ButtonSpec, SlackMessage, escape, render_blocks, render_progress
 from bot.slack.commands import SINGLE_CHECKS, Command, Verb
+from bot.slack.errors import CannotPost
+from bot.status.board import render_blocks as render_board
+from bot.status.service import ScopeNotFound, status_board
 from bot.triage import triage
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,8 @@ log = logging.getLogger(__name__)
 Respond = Callable[..., Awaitable[Any]]
 # Progress edits cost a chat.update each (tier 3, ~50/min): at most one per interval per message.
 PROGRESS_INTERVAL_S = 1.0
-CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
 # Verbs carried out by a feature; without it (e.g. the feature is not loaded) they answer "not available".
-FEATURE_VERBS = frozenset({Verb.ROLLBACK, Verb.CHECKLIST})
+FEATURE_VERBS = frozenset({Verb.ROLLBACK, Verb.CHECKLIST, Verb.DOCTOR, Verb.REVIEW})
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +88,8 @@ class CommandService:
                 await self._owners(call)
             elif verb is Verb.JOBS:
                 await self._jobs(call)
+            elif verb is Verb.STATUS:
+                await self._status(call)
             elif verb in self.features:
                 return await self.features[verb](call)
             elif verb in FEATURE_VERBS:
@@ -119,7 +121,7 @@ class CommandService:
 
         report = await triage(command.job, command.since, self.readers, self.clock,
                               deadline_s=self.config.check_deadline_s, checks=checks, config=self.config,
-                              on_job=on_job, on_result=progress.add)
+                              on_job=on_job, on_result=progress.add, fresh=command.fresh)
         entry = self.config.job(report.job.name)
         allow_excerpts = bool(entry and entry.post_console_excerpts)
         message = render_blocks(report, allow_console_excerpts=allow_excerpts,
@@ -146,8 +148,7 @@ class CommandService:
     async def _owners(self, call: Invocation) -> None:
         assert call.command.job is not None
         job = await self.readers.jobs.find_job(call.command.job)
-        entry = self.config.job(job.ref.name)
-        owners = resolve_owners(job.tags, entry.owners if entry else None, self.config.directory)
+        owners = self.config.owners_for(job.ref.name, job.tags)
         if owners is None:
             text = (f"No owners known for *{escape(job.ref.name)}*: add tags `owner`/`oncall`/`escalation` to the "
                     "job or an `owners` entry in the config.")
@@ -155,6 +156,11 @@ class CommandService:
             chain = " → ".join(owners.escalation) or "none"
             text = f"*{escape(job.ref.name)}* — primary: {owners.primary or 'unknown'}; escalation: {chain}"
         await call.respond(response_type="ephemeral", text=text)
+
+    async def _status(self, call: Invocation) -> None:
+        board = await status_board(call.command.scope, call.command.since or DEFAULT_SINCE, self.readers,
+                                   self.clock, self.config)
+        await _post_or_respond(self.client, call, render_board(board))
 
     async def _jobs(self, call: Invocation) -> None:
         jobs = sorted(await self.readers.jobs.list_jobs(), key=lambda j: j.ref.name.lower())
@@ -190,9 +196,7 @@ class _ProgressMessage:
                                                            blocks=message.blocks)
             self._ts, self._channel = response["ts"], response["channel"]
             self._last_edit = time.monotonic()
-        except SlackApiError as error:
-            if error.response.get("error") not in CANNOT_POST:
-                raise
+        except CannotPost:
             log.info("cannot post in channel, answering through response_url", extra={"job": job_name})
 
     async def add(self, result: CheckResult) -> None:
@@ -219,9 +223,7 @@ class _ProgressMessage:
 async def _post_or_respond(client: AsyncWebClient, call: Invocation, message: SlackMessage) -> None:
     try:
         await client.chat_postMessage(channel=call.channel_id, text=message.text, blocks=message.blocks)
-    except SlackApiError as error:
-        if error.response.get("error") not in CANNOT_POST:
-            raise
+    except CannotPost:
         await call.respond(response_type="in_channel", text=message.text, blocks=message.blocks)
 
 
@@ -258,6 +260,8 @@ def _details(checks: Sequence[CheckResult]) -> str:
 
 
 def _not_found(error: JobNotFound) -> str:
+    if isinstance(error, ScopeNotFound):  # `/jobbot status` of an unknown environment or resource group
+        return f":mag: {escape(str(error))} `/jobbot jobs` lists the jobs I can see."
     hint = (" Did you mean " + ", ".join(f"`{escape(s)}`" for s in error.suggestions) + "?") if error.suggestions \
         else " `/jobbot jobs` lists the jobs I can see."
     return f":mag: Job `{escape(error.name)}` was not found.{hint}"

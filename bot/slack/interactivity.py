@@ -1,4 +1,4 @@
-"""Where a button click came from, read from a block_actions payload.
+"""Who clicked which button where, read from a block_actions payload (`parse_click`).
 
 Slack puts the clicked message in `container` (`channel_id`, `message_ts`) and again in `channel.id` /
 `message.ts`. Both must agree: a payload whose two copies disagree was not built by Slack from one
@@ -7,7 +7,32 @@ message, and is treated as coming from nowhere (empty strings never match a stor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    """One button press: the action and its value, who pressed it, and the message it was on."""
+
+    action_id: str
+    value: str
+    user: str
+    channel: str  # "" when the payload's two copies of the channel disagree (see `click_origin`)
+    message_ts: str
+    trigger_id: str | None = None  # for a modal, valid for 3 s
+
+
+def parse_click(body: dict[str, Any], action: dict[str, Any] | None = None) -> Click:
+    """The click in a block_actions `body`; `action` is the one Bolt matched (else the first)."""
+    if action is None:
+        actions = body.get("actions")
+        action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
+    channel, message_ts = click_origin(body)
+    trigger = body.get("trigger_id")
+    return Click(action_id=str(action.get("action_id") or ""), value=str(action.get("value") or ""),
+                 user=str(_mapping(body.get("user")).get("id") or ""), channel=channel, message_ts=message_ts,
+                 trigger_id=str(trigger) if trigger else None)
 
 
 def click_origin(body: dict[str, Any]) -> tuple[str, str]:

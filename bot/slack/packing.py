@@ -26,9 +26,10 @@ class Part:
 
 
 def assemble(parts: list[Part], *, context: Callable[[list[str]], dict[str, Any]],
-             after: str | None) -> list[dict[str, Any]]:
+             after: str | Sequence[str] | None) -> list[dict[str, Any]]:
     """Drop the least important parts until the blocks (plus the context block) fit; place the context
-    block after the part named `after` (at the end when None), naming what was dropped."""
+    block after the part named `after` (or the last kept of several names; at the end when None), naming
+    what was dropped."""
     kept = [p for p in parts if p.blocks]
     dropped: list[str] = []
 
@@ -44,12 +45,14 @@ def assemble(parts: list[Part], *, context: Callable[[list[str]], dict[str, Any]
         kept.remove(victim)
         dropped.append(victim.name)
     note = [f"not shown, the message would be too long: {', '.join(dropped)}"] if dropped else []
+    names = (after,) if isinstance(after, str) else tuple(after or ())
+    anchor = next((p.name for p in reversed(kept) if p.name in names), None)
     out: list[dict[str, Any]] = []
     for part in kept:
         out += part.blocks
-        if part.name == after:
+        if part.name == anchor:
             out.append(context(note))
-    if after is None or all(p.name != after for p in kept):
+    if anchor is None:
         out.append(context(note))
     return out
 

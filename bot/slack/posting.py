@@ -3,9 +3,11 @@ channel leave one at a time, in the order they came, at most one per `interval_s
 instead of being refused by Slack.
 
 Rate limits that still happen (another replica posting to the same channel, Slack's own judgement) come
-back as HTTP 429 with Retry-After. The client's retry handler waits and retries a few times; if Slack is
-still refusing after that, the queue pauses the channel for Retry-After and tries the same post again.
-Nothing is dropped and nothing is sent twice: a post is retried only when Slack said it was refused.
+back as HTTP 429 with Retry-After. The client's retry handlers (slack_sdk's, `bot/slack/client.py`) wait
+and retry a few times while the channel's turn is held; if Slack is still refusing after that, the queue
+pauses the channel for Retry-After and sends the same post again, at most `MAX_PAUSES` times, then raises
+`RateLimited` to its caller (the alert thread keeps the post owed and retries it later). Nothing is sent
+twice: a post is repeated only when Slack said it was refused.
 
     queue = PostingQueue(client)
     response = await queue.post("C0123", text="…", blocks=[…])        # waits its turn in C0123
@@ -27,9 +29,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.slack.errors import RateLimited, translate
+
 DEFAULT_INTERVAL_S = 1.0
-DEFAULT_RETRY_AFTER_S = 1.0
-MAX_RETRY_AFTER_S = 300.0  # a Retry-After beyond this is a bug somewhere; wait this long and try again
+# Pauses of a channel for one post (or of updates for one update) before the caller hears RateLimited. With
+# the bot's client each pause follows its own bounded retries, so one call is refused at most 4 × 6 times.
+MAX_PAUSES = 3
 
 
 @dataclass
@@ -43,7 +48,7 @@ class _Lane:
 class Counters:
     posts: int = 0
     updates: int = 0
-    rate_limited: int = 0  # refusals the client's own retries did not absorb
+    rate_limited: int = 0  # refusals the client's own retries did not absorb (the last one given up on too)
 
 
 class PostingQueue:
@@ -69,55 +74,49 @@ class PostingQueue:
         lane.waiting += 1
         try:
             async with lane.lock:
-                while True:
+                for pause in range(MAX_PAUSES + 1):
                     await self._until(lane.next_at)
                     try:
                         response = await self._client.chat_postMessage(channel=channel, **message)
                     except SlackApiError as error:
-                        pause = _rate_limited(error)
-                        lane.next_at = self._monotonic() + (pause if pause is not None else self._interval)
-                        if pause is None:
-                            raise
+                        failure = translate("chat.postMessage", error)
+                        if not isinstance(failure, RateLimited):
+                            lane.next_at = self._monotonic() + self._interval
+                            raise failure from None
+                        lane.next_at = self._monotonic() + failure.retry_after
                         self.counters.rate_limited += 1
+                        if pause == MAX_PAUSES:
+                            raise failure from None
                         continue
                     lane.next_at = self._monotonic() + self._interval
                     self.counters.posts += 1
                     return response
+                raise AssertionError("unreachable")
         finally:
             lane.waiting -= 1
 
     async def update(self, channel: str, ts: str, **message: Any) -> AsyncSlackResponse:
         """`chat.update` of one message; after a rate limit the client could not absorb, every update waits."""
-        while True:
+        for pause in range(MAX_PAUSES + 1):
             await self._until(self._updates_paused_until)
             try:
                 response = await self._client.chat_update(channel=channel, ts=ts, **message)
             except SlackApiError as error:
-                pause = _rate_limited(error)
-                if pause is None:
-                    raise
+                failure = translate("chat.update", error)
+                if not isinstance(failure, RateLimited):
+                    raise failure from None
+                self._updates_paused_until = max(self._updates_paused_until,
+                                                 self._monotonic() + failure.retry_after)
                 self.counters.rate_limited += 1
-                self._updates_paused_until = max(self._updates_paused_until, self._monotonic() + pause)
+                if pause == MAX_PAUSES:
+                    raise failure from None
                 continue
             self.counters.updates += 1
             return response
+        raise AssertionError("unreachable")
 
     async def _until(self, moment: float) -> None:
         wait = moment - self._monotonic()
         if wait > 0:
             await self._sleep(wait)
 
-
-def _rate_limited(error: SlackApiError) -> float | None:
-    """Seconds to wait if Slack refused the call for its rate limit, else None."""
-    response = error.response
-    if response.status_code != 429 and response.get("error") != "ratelimited":
-        return None
-    for name, value in (response.headers or {}).items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list | tuple) else value
-            try:
-                return min(MAX_RETRY_AFTER_S, max(0.0, float(raw)))
-            except (TypeError, ValueError):
-                break
-    return DEFAULT_RETRY_AFTER_S

@@ -30,6 +30,8 @@ from bot.evidence.rows import iso
 from bot.model import NO_ROLLBACK_CAUSES, Cause, CheckResult, CheckStatus, TriageReport
 from bot.respond.change_lines import diff_lines, owner_guidance
 from bot.respond.links import iso_interval, log_analytics_url, portal_url
+from bot.respond.next_step import next_step
+from bot.respond.text import evidence_from
 from bot.slack.kit import block_dict, section
 from bot.slack.limits import (
     ACTION_ID_MAX,
@@ -111,6 +113,19 @@ def verdict_block(report: TriageReport, scrub: Callable[[str], str]) -> dict[str
     return section(fit(summary, SECTION_TEXT_MAX, note=TRUNCATED), block_id="jobbot.verdict")
 
 
+def next_step_blocks(report: TriageReport, scrub: Callable[[str], str]) -> list[dict[str, Any]]:
+    """The one next step, right under the verdict (respond/next_step.py chooses it)."""
+    step = next_step(report)
+    if step is None:
+        return []
+    text = f":point_right: *Next:* {fit(scrub(one_line(step.text)), 1500)}"
+    if step.command:
+        text += f" {code_span(step.command, 1200)}"
+    if step.more:
+        text += f" _(and {step.more} more with the change below)_"
+    return [section(text, block_id="jobbot.next")]
+
+
 def change_blocks(report: TriageReport) -> list[dict[str, Any]]:
     verdict = report.verdict
     change, rollback = verdict.suspected_change, verdict.rollback_candidate
@@ -180,6 +195,8 @@ def owners_block(report: TriageReport) -> dict[str, Any]:
 def context_block(report: TriageReport, notes: Sequence[str]) -> dict[str, Any]:
     window = report.window
     items = [f"Window {when(window.start)} – {when(window.end, time_only=True)} ({_human(window.length)})"]
+    if read_at := evidence_from(report):
+        items.append(read_at)
     errored = [c.name for c in report.checks if c.status is CheckStatus.ERROR]
     missing = list(dict.fromkeys([*errored, *report.verdict.missing_evidence]))
     names = fit(", ".join(one_line(m) for m in missing), 1500)

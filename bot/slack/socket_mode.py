@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ConfigError
+from bot.slack.errors import translate
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,9 @@ async def check_app_token(client: AsyncWebClient, app_token: str) -> None:
         raise ConfigError(["SLACK_APP_TOKEN: not an app-level token (they start with xapp-)"])
     try:
         await asyncio.wait_for(client.apps_connections_open(app_token=app_token), CHECK_TIMEOUT_S)
-    except SlackApiError as error:
-        reason = str(error.response.get("error") or f"HTTP {error.response.status_code}")
-        raise ConfigError([f"SLACK_APP_TOKEN: Slack refused it for Socket Mode ({reason})"]) from None
+    except SlackApiError as error:  # any client, the bot's own or a bare one
+        code = translate("apps.connections.open", error).code
+        raise ConfigError([f"SLACK_APP_TOKEN: Slack refused it for Socket Mode ({code})"]) from None
     except (TimeoutError, OSError, aiohttp.ClientError) as error:
         raise ConfigError([f"SLACK_APP_TOKEN: could not reach Slack to check it ({type(error).__name__})"]) from None
 

@@ -5,6 +5,7 @@
     jobbot_claims    (kind, key) → owner: exactly one process wins; a TTL lets a crashed owner be replaced
     jobbot_records   (kind, key) → JSON value with a version for optimistic concurrency
     jobbot_timers    (kind, key) → due time and payload; a poller claims due rows by setting `owner`
+    review_snapshots the job definition each review saw, secret values masked (`review --diff` reads them back)
 
 Times are stored in UTC: `timestamptz` on PostgreSQL, naive UTC text on SQLite (which compares correctly
 as text because every value has the same format). Python always sees timezone-aware UTC datetimes.
@@ -30,8 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-# Bump when a table changes; `engine.create_schema` refuses a database written by a newer jobbot.
-SCHEMA_VERSION = 1
+# The number of the newest migration (bot/store/migrations/versions): a table changes only through one.
+SCHEMA_VERSION = 3
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -117,9 +118,20 @@ timers = Table(
     Column("owner", Text),  # NULL: waiting; set: claimed by a poller, firing
     Column("claimed_at", UTCDateTime),
     Index("ix_jobbot_timers_due_at", "due_at"),
+    Index("ix_jobbot_timers_kind_due_at", "kind", "due_at"),  # migration 0002
 )
 
-TABLES: tuple[Table, ...] = (meta, audit, claims, records, timers)
+review_snapshots = Table(  # migration 0003
+    "review_snapshots",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("job_id", Text, nullable=False),  # the job's ARM id, lower-cased
+    Column("taken_at", UTCDateTime, nullable=False),  # when the review read the definition
+    Column("definition", JSONDocument, nullable=False),  # ARM JSON, masked by bot.review.masking
+    Index("ix_review_snapshots_job_taken", "job_id", "taken_at"),
+)
+
+TABLES: tuple[Table, ...] = (meta, audit, claims, records, timers, review_snapshots)
 
 
 def as_dict(value: Any) -> dict[str, Any]:

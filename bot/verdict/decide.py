@@ -22,12 +22,14 @@ from bot.evidence.payloads import (
     ExitCodeCount,
     ExitCodesEvidence,
     FailuresEvidence,
+    IdentityEvidence,
     MemoryEvidence,
     QueueEvidence,
     ScalerEvidence,
 )
 from bot.evidence.rows import iso
 from bot.model import NO_ROLLBACK_CAUSES, Cause, CheckResult, CheckStatus, Confidence, RollbackCandidate, Verdict
+from bot.verdict.access_now import access_now
 from bot.verdict.change_choice import suspected_for
 
 E = TypeVar("E")
@@ -229,6 +231,13 @@ def _attach_change(verdict: Verdict, f: _Findings) -> Verdict:
     change = suspected_for(verdict.cause, changes)
     if change is None:
         return verdict
+    # A deleted role assignment: does the identity lack the role now, or was it re-granted?
+    now = access_now(change, f.found("identity", IdentityEvidence), f.found("failures", FailuresEvidence))
+    change = now.change
+    if now.sentence:
+        lower = {Confidence.HIGH: Confidence.MEDIUM, Confidence.MEDIUM: Confidence.LOW, Confidence.LOW: Confidence.LOW}
+        verdict = replace(verdict, summary=f"{verdict.summary} {now.sentence}",
+                          confidence=lower[verdict.confidence] if now.weakens else verdict.confidence)
     rollback = None
     last_good = changes.last_good
     # An image rollback helps only when the template changed: with the same template it changes nothing.

@@ -17,8 +17,9 @@ from bot.config import Config
 from bot.intake import parse_job
 from bot.respond.report_json import report_to_dict
 from bot.respond.text import render_text
+from bot.review.findings import ReviewReport
 from bot.runtime import triage_with
-from bot.scenario_mode import scenario_world
+from bot.scenario_mode import ScenarioWorld, scenario_world
 from bot.slack.blocks import render_blocks
 
 HERE = Path(__file__).parent
@@ -42,12 +43,31 @@ def render_all(path: Path) -> dict[str, str]:
         job = world.scenario.expect["job"]
         report = asyncio.run(triage_with(parse_job(job), timedelta(hours=1), world.config, world.endpoints,
                                          world.credential, world.clock))
+        reviewed = _review(world) if world.scenario.expect.get("review") is not None else {}
     message = render_blocks(report)
     return {
         "json": json.dumps(report_to_dict(report), indent=2) + "\n",
         "blocks.json": json.dumps({"text": message.text, "blocks": message.blocks}, indent=2) + "\n",
         "txt": render_text(report),
+        **reviewed,
     }
+
+
+def _review(world: ScenarioWorld) -> dict[str, str]:
+    """A review scenario's `jobbot review` (7 d): its JSON and terminal text are pinned too."""
+    from bot.azure.wiring import azure_readers
+    from bot.review.render import render_review_text
+    from bot.review.report_json import review_to_dict
+    from bot.review.service import review
+
+    async def run() -> ReviewReport:
+        async with azure_readers(world.credential, world.endpoints, world.config) as readers:
+            return await review(parse_job(world.scenario.expect["job"]), timedelta(days=7), readers, world.clock,
+                                world.config)
+
+    report = asyncio.run(run())
+    return {"review.json": json.dumps(review_to_dict(report), indent=2) + "\n",
+            "review.txt": render_review_text(report)}
 
 
 def main(argv: list[str]) -> int:

@@ -70,3 +70,26 @@ def test_random_subscriptions_in_targets_build_no_clients(monkeypatch: pytest.Mo
         refused, apps, monitors = asyncio.run(run())
     assert refused == 200
     assert apps <= len(world.config.subscriptions) and monitors <= len(world.config.subscriptions)
+
+
+def test_lookups_by_name_at_once_share_one_listing_of_the_subscription(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An alert storm looks up many jobs by name: one jobs listing serves them, and a lookup after it lists anew."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with scenario_world(OOM, Config()) as world:
+
+        async def run() -> list[str]:
+            reader = ArmReader(world.credential, world.config.subscriptions, world.endpoints)
+            try:
+                found = await asyncio.gather(*(reader.find_job(parse_job("orders-processor")) for _ in range(8)),
+                                             reader.list_jobs())
+                await reader.find_job(parse_job("orders-processor"))
+                return [job.ref.name for job in found[:8]]
+            finally:
+                await reader.close()
+
+        world.emulator.clear_requests()
+        names = asyncio.run(run())
+        listings = [r for r in world.emulator.requests if r.path.rstrip("/").endswith("/providers/Microsoft.App/jobs")]
+    assert names == ["orders-processor"] * 8
+    assert len(listings) == 2, "one listing for the eight at once, one for the lookup after it"

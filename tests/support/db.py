@@ -98,6 +98,8 @@ def drop_store_tables(url: str) -> None:
     engine = create_store_engine(database_url(url))
     try:
         metadata.drop_all(engine)
+        with engine.begin() as conn:  # and the record of which migrations ran
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     finally:
         engine.dispose()
 

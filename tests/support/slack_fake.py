@@ -38,6 +38,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from bot.slack.scopes import REQUIRED_BOT_SCOPES
+
 __all__ = ["RESPONSE_URL", "Call", "FakeSlack", "block_errors"]
 
 T = TypeVar("T")
@@ -195,6 +197,7 @@ class FakeSlack:
         validate_blocks: bool = True,
         response_url_uses: int = 5,
         host: str = "127.0.0.1",
+        scopes: Sequence[str] | None = None,
     ) -> None:
         """Create (not start) the fake.
 
@@ -205,6 +208,8 @@ class FakeSlack:
             ids are public channels named after the id, other ids ``channel_not_found``. Posting to a private
             channel with ``is_member: False`` answers ``channel_not_found`` as Slack does.
         token: if given, the only bot token accepted (others: ``invalid_auth``); otherwise any ``xoxb-``/``xoxp-``.
+        scopes: the bot token's granted scopes, sent as Slack does in every answer's ``x-oauth-scopes`` header
+            (default: every scope jobbot asks for).
         """
         self.host = host
         self.team_id = team_id
@@ -214,6 +219,7 @@ class FakeSlack:
         self.token = token
         self.validate_blocks = validate_blocks
         self.response_url_uses = response_url_uses
+        self.scopes = list(REQUIRED_BOT_SCOPES if scopes is None else scopes)
 
         self._lock = threading.RLock()
         self._usergroups: dict[str, list[str]] = {k: list(v) for k, v in (usergroups or {}).items()}
@@ -253,7 +259,12 @@ class FakeSlack:
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroups_users_list,
             "reactions.add": self._reactions_add,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
         }
+        self._uploads: dict[str, dict[str, Any]] = {}  # file id -> what getUploadURLExternal was told, and the bytes
+        self._files: list[dict[str, Any]] = []  # completed uploads, shared or not
+        self._file_ids = itertools.count(1)
 
     # ---------------------------------------------------------------------------------------------------- lifecycle
 
@@ -263,6 +274,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{token}", self._handle_response)
+        app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         site = web.TCPSite(runner, self.host, 0)
@@ -406,6 +418,13 @@ class FakeSlack:
 
     def responses_to(self, token: str) -> list[dict[str, Any]]:
         return [r for r in self.responses if r["token"] == token]
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        """Completed uploads (files.completeUploadExternal): ``id, name, title, size, content`` (bytes), and
+        ``channel``, ``thread_ts``, ``initial_comment`` where the file was shared."""
+        with self._lock:
+            return [dict(f) for f in self._files]
 
     def set_usergroup(self, usergroup: str, user_ids: Sequence[str]) -> None:
         with self._lock:
@@ -580,7 +599,7 @@ class FakeSlack:
         header = request.headers.get("Authorization", "")
         token = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else None
         status = 200
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = {"x-oauth-scopes": ",".join(self.scopes)}
         args: dict[str, Any] = {}
         try:
             args = await self._read_args(request)
@@ -886,6 +905,71 @@ class FakeSlack:
         }
         user.update({k: v for k, v in extra.items() if k not in {"name", "real_name"}})
         return {"user": user}
+
+    def _needs_scope(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise _ApiError("missing_scope", needed=scope, provided=",".join(self.scopes))
+
+    def _files_get_upload_url_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Step 1 of an upload: a one-use URL on this server for ``length`` bytes of ``filename``."""
+        self._needs_scope("files:write")
+        filename, length = args.get("filename"), str(args.get("length") or "")
+        if not isinstance(filename, str) or not filename or not length.isdigit() or int(length) < 1:
+            raise _ApiError("invalid_arguments")
+        file_id = f"F{next(self._file_ids):010d}"
+        with self._lock:
+            self._uploads[file_id] = {"filename": filename, "length": int(length), "content": None}
+        return {"upload_url": f"{self.base_url}/upload/v1/{file_id}", "file_id": file_id}
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        """Step 2: the file's bytes posted to the URL of step 1 (Slack answers plain text, not JSON)."""
+        file_id = request.match_info["file_id"]
+        raw = await request.read()
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if upload is None or upload["content"] is not None:
+                return web.Response(status=404, text="Not Found")
+            if len(raw) != upload["length"]:
+                return web.Response(status=400, text=f"length {len(raw)} is not the {upload['length']} announced")
+            upload["content"] = raw
+        return web.Response(status=200, text=f"OK - {len(raw)}")
+
+    def _files_complete_upload_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Step 3: finish the uploads named in ``files`` and share them in ``channel_id`` (``thread_ts``)."""
+        self._needs_scope("files:write")
+        try:
+            wanted = json.loads(str(args.get("files") or ""))
+        except ValueError as exc:
+            raise _ApiError("invalid_arguments") from exc
+        if not isinstance(wanted, list) or not wanted or not all(isinstance(f, dict) and f.get("id") for f in wanted):
+            raise _ApiError("invalid_arguments")
+        channel = args.get("channel_id")
+        if channel:
+            channel, _ = self._channel(channel)
+        thread_ts = args.get("thread_ts") or None
+        done: list[dict[str, Any]] = []
+        with self._lock:
+            for item in wanted:
+                upload = self._uploads.get(str(item["id"]))
+                if upload is None or upload["content"] is None:
+                    raise _ApiError("file_not_found")
+            if channel and thread_ts is not None and (channel, thread_ts) not in self._messages:
+                raise _ApiError("invalid_thread_ts")
+            for item in wanted:
+                upload = self._uploads.pop(str(item["id"]))
+                done.append({"id": str(item["id"]), "name": upload["filename"],
+                             "title": str(item.get("title") or upload["filename"]), "size": upload["length"],
+                             "content": upload["content"], "channel": channel or None, "thread_ts": thread_ts,
+                             "initial_comment": args.get("initial_comment") or None})
+            self._files += done
+        if channel:  # shared: a message carrying the files, in the thread when asked
+            posted = self._chat_post_message({"channel": channel, "thread_ts": thread_ts,
+                                              "text": args.get("initial_comment") or done[0]["name"]})
+            with self._lock:
+                key = (channel, posted["ts"])
+                self._messages[key] = {**self._messages[key], "upload": True,
+                                       "files": [{k: f[k] for k in ("id", "name", "title", "size")} for f in done]}
+        return {"files": [{"id": f["id"], "title": f["title"], "name": f["name"], "size": f["size"]} for f in done]}
 
     def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         usergroup = args.get("usergroup")

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Strict
+from pydantic import AfterValidator, BeforeValidator, Field, Strict
 from pydantic_core import PydanticCustomError
 
 from bot.evidence.change_records import CallerKind, ChangeSource
+from bot.evidence.payloads import AccessStatus
 from bot.model import Cause, CheckStatus, Confidence
 
 _JOB_ID = re.compile(
@@ -118,6 +119,12 @@ ConfidenceName = Annotated[str, Strict(), AfterValidator(one_of(*(str(c) for c i
 CheckStatusName = Annotated[str, Strict(), AfterValidator(one_of(*(str(c) for c in CheckStatus)))]
 CallerKindName = Annotated[str, Strict(), AfterValidator(one_of(*(str(k) for k in CallerKind)))]
 ChangeSourceName = Annotated[str, Strict(), AfterValidator(one_of(*(str(s) for s in ChangeSource)))]
+AccessStatusName = Annotated[str, Strict(), AfterValidator(one_of(*(str(s) for s in AccessStatus)))]
+# Review (issue 12): the five pillars, and rule ids as review.md names them (SEC-01 … OPS-07).
+PILLARS = ("security", "cost", "reliability", "performance", "operations")
+PillarName = Annotated[str, Strict(), AfterValidator(one_of(*PILLARS))]
+RuleId = Annotated[str, Strict(), Field(pattern=r"^(SEC|COST|REL|PERF|OPS)-[0-9]{2}$")]
+Score = Annotated[int, Strict(), Field(ge=0, le=100)]
 
 
 def type_name(value: Any) -> str:

@@ -67,6 +67,7 @@ def parse_scenario(data: Any, *, source: str = "<scenario>", path: Path | None =
         log_destination=model.log_destination or "log-analytics",  # type: ignore[arg-type]
         jobs=list(raw["jobs"]),
         tables={str(k): list(v) for k, v in (raw.get("tables") or {}).items()},
+        absent_tables=tuple(model.absent_tables or ()),
         metrics=tuple(
             MetricSeries(job=m.job, name=m.name, points=tuple((t, v) for t, v in m.points)) for m in model.metrics or ()
         ),
@@ -78,6 +79,8 @@ def parse_scenario(data: Any, *, source: str = "<scenario>", path: Path | None =
                 depth=q.depth or 0,
                 dead_letter=q.dead_letter or 0,
                 resource_group=q.resource_group,
+                lock_duration=q.lock_duration,
+                max_delivery_count=q.max_delivery_count,
             )
             for q in model.queues or ()
         ),
@@ -99,6 +102,8 @@ def parse_scenario(data: Any, *, source: str = "<scenario>", path: Path | None =
         role_assignments=list(raw.get("role_assignments") or []),
         role_definitions=list(raw.get("role_definitions") or []),
         resource_changes=list(raw.get("resource_changes") or []),
+        alert_rules={kind: list(rules) for kind, rules in sorted((raw.get("alert_rules") or {}).items()) if rules},
+        action_groups=list(raw.get("action_groups") or []),
         path=path,
     )
 

@@ -16,12 +16,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from bot.emulator.scenario.fields import (
+    AccessStatusName,
     CallerKindName,
     CauseName,
     ChangeSourceName,
     CheckStatusName,
     ConfidenceName,
     Flag,
+    PillarName,
+    RuleId,
+    Score,
     Text,
 )
 from bot.errors import InvalidRequest
@@ -66,6 +70,8 @@ class QueueSpec:
     depth: int = 0
     dead_letter: int = 0
     resource_group: str | None = None
+    lock_duration: str | None = None  # Service Bus: ISO 8601 (the emulator serves PT1M when unset)
+    max_delivery_count: int | None = None  # Service Bus (10 when unset, as Azure defaults)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +145,15 @@ class ExpectedChange(_Fields):
     caller_kind: CallerKindName | None = None  # person | pipeline | unknown
     source: ChangeSourceName | None = None  # resource-graph | activity-log | executions
     resource: Text | None = None  # the id of what changed when it is not the job
+    access: AccessStatusName | None = None  # a deleted role: does the identity hold it now? granted | missing | unknown
+
+
+class ExpectedReview(_Fields):
+    """What `jobbot review` of this scenario must say (issue 12): each pillar's score (null: n/a) and the
+    status of each rule listed."""
+
+    scores: dict[PillarName, Score | None] | None = None
+    findings: dict[RuleId, CheckStatusName] | None = None
 
 
 class Expect(_Fields):
@@ -152,6 +167,7 @@ class Expect(_Fields):
     evidence_complete: Flag | None = None
     checks: dict[str, CheckStatusName] | None = None  # check name -> status
     change: ExpectedChange | None = None
+    review: ExpectedReview | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +180,7 @@ class Scenario:
     workspace_id: str = DEFAULT_WORKSPACE_ID
     log_destination: LogDestination = "log-analytics"
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    absent_tables: tuple[str, ...] = ()  # tables the workspace does not have
     metrics: tuple[MetricSeries, ...] = ()
     queues: tuple[QueueSpec, ...] = ()
     faults: tuple[FaultSpec, ...] = ()
@@ -173,6 +190,9 @@ class Scenario:
     role_assignments: list[dict[str, Any]] = field(default_factory=list)  # ARM JSON roleAssignments
     role_definitions: list[dict[str, Any]] = field(default_factory=list)  # ARM JSON roleDefinitions
     resource_changes: list[dict[str, Any]] = field(default_factory=list)  # rows of Resource Graph's resourcechanges
+    # From issue 12: alert rules by kind (metric, scheduled_query, activity_log) and action groups, as ARM JSON.
+    alert_rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    action_groups: list[dict[str, Any]] = field(default_factory=list)
     path: Path | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -193,7 +213,10 @@ class Scenario:
             "queues": [_drop_none(asdict(q)) for q in self.queues],
             "faults": [_drop_none(asdict(f)) for f in self.faults],
         }
-        for key in ("resources", "role_assignments", "role_definitions", "resource_changes"):
+        if self.absent_tables:
+            out["absent_tables"] = list(self.absent_tables)
+        for key in ("resources", "role_assignments", "role_definitions", "resource_changes", "alert_rules",
+                    "action_groups"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
         if self.expect is not None:

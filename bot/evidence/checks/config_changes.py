@@ -18,7 +18,8 @@ from bot.model import CheckResult, CheckStatus
 
 NAME = "config_changes"
 # The upstream reads it makes (prefetched together).
-NEEDS = ("query:config_changes", "executions", "changes:resourcegraph")
+# `resource:job`: the job as it is now, read from the start rather than after the Activity Log query.
+NEEDS = ("query:config_changes", "executions", "changes:resourcegraph", "resource:job")
 HEALTH_CATEGORIES = frozenset({"servicehealth", "resourcehealth"})
 
 

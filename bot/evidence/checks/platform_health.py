@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from bot.evidence.activity import ActivityEvent, parse_activity
 from bot.evidence.payloads import HealthEvent, PlatformHealthEvidence
 from bot.evidence.sources import Sources
@@ -31,7 +29,7 @@ async def run(sources: Sources) -> CheckResult:
     def relevant(event: ActivityEvent) -> bool:
         if event.resource_id.lower() in ids:
             return True
-        return bool(region) and region in _squash(event.properties)
+        return bool(region) and region in _squash(event.properties_text)
 
     active = [e for e in events if e.correlation_id not in resolved_ids and e.status.lower() not in RESOLVED
               and relevant(e)]
@@ -48,12 +46,6 @@ async def run(sources: Sources) -> CheckResult:
 
 def _headline(event: ActivityEvent) -> dict[str, str]:
     """Title and tracking id of a health event, from its properties (as Service Health writes them)."""
-    try:
-        props = json.loads(event.properties)
-    except ValueError:
-        return {}
-    if not isinstance(props, dict):
-        return {}
-    lowered = {str(k).lower(): v for k, v in props.items()}
+    lowered = {str(k).lower(): v for k, v in event.properties.items()}
     found = {"title": lowered.get("title"), "tracking_id": lowered.get("trackingid")}
     return {k: str(v) for k, v in found.items() if v}
