@@ -149,7 +149,8 @@ def test_a_second_approve_of_the_same_report_is_shown_not_recorded_again(bot: Re
 
 def test_an_approve_button_value_clicked_on_another_message_approves_nothing(bot: ReviewBot) -> None:
     posted = bot.post_review("approve-4")
-    elsewhere = Posted("1700000000.000100", posted.buttons)  # the value copied into another message
+    # The value copied into another message: a ts the fake Slack never hands out, so it can never be this one's.
+    elsewhere = Posted("1600000000.000100", posted.buttons)
     bot.click(elsewhere, "jobbot.review.approve", OWNER)
     bot.told(OWNER, "does not belong to this message; nothing was done")
     assert [e.outcome for e in bot.audit(posted, "click:review-approve")] == ["refused"]
@@ -162,7 +163,7 @@ def test_where_jobbot_cannot_post_the_review_and_its_buttons_answer_through_resp
     bot.app.quiet()
     [answer] = [r for r in bot.slack.responses_to("outside") if r["response_type"] == "in_channel"]
     buttons = {e["action_id"]: e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]}
-    posted = Posted("1700000000.000200", buttons)  # the ts Slack gave the message; jobbot never learnt it
+    posted = Posted("1600000000.000200", buttons)  # the ts Slack gave the message; jobbot never learnt it
 
     bot.click(posted, "jobbot.review.approve", OWNER, token="outside-approve")  # only response_url can change it
     [replaced] = [r for r in bot.slack.responses_to("outside-approve") if r["replace_original"]]
