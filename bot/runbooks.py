@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +76,14 @@ def _word(value: Any, placeholder: str) -> str:
 _ENV.filters["word"] = _word
 
 
+@lru_cache(maxsize=256)
+def _compiled(body: str) -> jinja2.Template:
+    # Compiling is most of a render's time, and a board renders 50 runbooks from a handful of templates.
+    return _ENV.from_string(body)
+
+
 def render(template: RunbookTemplate, context: Mapping[str, Any]) -> Runbook:
-    text = _ENV.from_string(template.body).render(**context)
+    text = _compiled(template.body).render(**context)
     steps = tuple(m.group(1).strip() for line in text.splitlines() if (m := _STEP.match(line)))
     return Runbook(template.id, template.title, steps)
 

@@ -17,9 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from bot.clock import ManualClock
 from tests.support.db import PostgresServer, drop_store_tables, sqlite_url
+
+# Hypothesis judges a property by its examples, never by their speed: its deadline and its too-slow check
+# time the machine, and on a shared 2-core machine under load they fail tests whose code is fine.
+settings.register_profile("jobbot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("jobbot")
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)

@@ -63,7 +63,7 @@ def test_an_unknown_environment_gets_not_found_with_suggestions_and_no_traceback
     assert bad.returncode == 2 and "not an environment or resource group name" in bad.stderr
 
 
-def test_the_log_analytics_queries_go_once_per_kind_not_once_per_job(tmp_path: Path) -> None:
+def test_the_log_analytics_and_resource_graph_queries_go_once_per_kind_not_once_per_job(tmp_path: Path) -> None:
     config = parse_config({"azure": {"check_deadline_s": 30}})
     with scenario_world(fleet_world(tmp_path, jobs=8), config) as world:
         async def run() -> list[str]:
@@ -77,6 +77,9 @@ def test_the_log_analytics_queries_go_once_per_kind_not_once_per_job(tmp_path: P
     queries = [r for r in requests if r.target == "logs"]
     # A lone triage makes one query per kind; nine jobs together make no more.
     assert 0 < len(queries) <= 6, Counter(r.path for r in queries)
+    # Resource Graph's quota is about 15 queries per 5 s: every job's change history goes in one query.
+    graph = [r for r in requests if "microsoft.resourcegraph" in r.path.lower()]
+    assert 0 < len(graph) <= 2, len(graph)  # the change history, and the workspace located for links
     assert [(r.method, r.path) for r in requests if not r.allowed] == []
 
 

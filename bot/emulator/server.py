@@ -22,6 +22,7 @@ import re
 import socket
 import tempfile
 import threading
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
@@ -57,6 +58,8 @@ class RecordedRequest:
     target: Target
     status: int
     allowed: bool
+    arrived_s: float = 0.0  # since the emulator started: when the request came, and when it was answered
+    answered_s: float = 0.0
 
 
 class _World:
@@ -89,6 +92,7 @@ class Emulator:
         self._port = port
         self._shuffle = Shuffle(shuffle) if shuffle is not None else None
         self._requests: list[RecordedRequest] = []
+        self._started = time.monotonic()
         self._world: _World | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -236,6 +240,7 @@ class Emulator:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         world = self._world
         assert world is not None
+        arrived = time.monotonic() - self._started
         path = _normalise(request.path)
         target, shape = _classify(path, request, world)
         status = 0
@@ -254,6 +259,8 @@ class Emulator:
                     target=target,
                     status=status,
                     allowed=status != 405,
+                    arrived_s=round(arrived, 4),
+                    answered_s=round(time.monotonic() - self._started, 4),
                 )
             )
 

@@ -44,6 +44,7 @@ from bot.model import Execution, Job, JobRef, LogSetup, MetricSeries, QueryResul
 
 T = TypeVar("T")
 DEFAULT_REUSE_S = 30.0
+_PRUNE_EVERY = timedelta(seconds=1)
 STORM_S = 5.0  # triages of different jobs started this close together share a window end
 
 
@@ -110,6 +111,7 @@ class SharedReads:
         self._running = 0  # triages inside `triage()` now
         self._flights: dict[tuple[Any, ...], _Flight] = {}
         self._kept: dict[tuple[Any, ...], _Kept] = {}
+        self._pruned: datetime | None = None  # timer: when expired answers were last dropped
         self._anchors: dict[tuple[str, ...], _Anchor] = {}
 
     @contextmanager
@@ -203,7 +205,10 @@ class SharedReads:
         if task.cancelled() or task.exception() is not None or not self._reuse:
             return  # errors go to the waiters only: the next triage asks again
         now = self._timer.now()
-        self._kept = {k: v for k, v in self._kept.items() if not self._expired(v.at, now)}
+        if self._pruned is None or now - self._pruned >= _PRUNE_EVERY:
+            # Not on every landing: a board of 50 jobs lands hundreds of reads at once.
+            self._kept = {k: v for k, v in self._kept.items() if not self._expired(v.at, now)}
+            self._pruned = now
         previous = self._kept.get(key)
         if previous is None or previous.started <= flight.started:
             value, read_at = task.result()

@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.errors import NotApplicable
 from bot.evidence.activity_scope import rows_concerning
+from bot.evidence.batched_changes import BatchedChanges
 from bot.evidence.batched_logs import BatchedLogs, rows_of
 from bot.evidence.combined_logs import query_combined
 from bot.evidence.limiter import awaiting, current_ticket, new_ticket, start_read
@@ -87,8 +88,9 @@ class Readers:
     def behind(self, shared: SharedReads) -> Readers:
         """These readers behind the process-wide shared reads (the Azure wiring does this once)."""
         batched = BatchedLogs(self.logs, window_s=shared.batch_window_s, crowded=shared.crowded)
+        changes = BatchedChanges(self.changes, window_s=shared.batch_window_s, crowded=shared.crowded)
         return Readers(jobs=SharedJobs(self.jobs, shared), logs=SharedLogs(batched, shared),
-                       queues=SharedQueues(self.queues, shared), changes=SharedChanges(self.changes, shared),
+                       queues=SharedQueues(self.queues, shared), changes=SharedChanges(changes, shared),
                        shared=shared)
 
 

@@ -69,50 +69,68 @@ def in_scope(jobs: Sequence[Job], scope: str | None, config: Config) -> tuple[st
     raise ScopeNotFound(scope, [lowered[c] for c in close])
 
 
+def surely_in_scope(job: Job, scope: str | None, config: Config) -> bool:
+    """Whether `in_scope` will choose this job whatever the rest of the listing holds: any job of the catalog
+    (or any job) with no scope, or a job of the environment named (an environment match always wins)."""
+    if not scope:
+        return may_be_in_scope(job, None, config)
+    return environment_name(job).lower() == scope.lower()
+
+
 async def status_board(scope: str | None, since: timedelta, readers: Readers, clock: Clock, config: Config,
                        *, concurrency: int = CONCURRENT_JOBS) -> Board:
     """The board for `scope` (an environment or resource group name; None for every job)."""
     warming: list[asyncio.Task[Any]] = []
+    rows: dict[str, asyncio.Task[Row]] = {}  # by job id: triages started while the listing goes on
+    gate = asyncio.Semaphore(concurrency)
 
-    def warm(job: Job) -> None:
-        # As each page of the listing arrives, start the reads its triage would wait on longest: the
-        # environment's log setup (the queries wait for it) and the event source (a Service Bus queue is
-        # found by listing namespaces first). Inside the shared reads, the triage then joins them, so the
-        # listing's second page and these cost one round trip together, not two.
+    def found(job: Job) -> None:
+        # As each page of the listing arrives, a job surely on the board is triaged at once, and any job
+        # that may be is warmed: the environment's log setup (the queries wait for it) and the event source
+        # (a Service Bus queue is found by listing namespaces first). Inside the shared reads, the triages
+        # join those reads, so a later page of the listing costs no round trip of its own.
         if readers.shared is None or not may_be_in_scope(job, scope, config):
             return
         with readers.shared.ahead(clock):
-            reads = [readers.jobs.log_setup(job), *(readers.queues.depth(job, rule) for rule in job.rules)]
-            warming.extend(asyncio.ensure_future(_quietly(read)) for read in reads)
+            setup = asyncio.ensure_future(_quietly(readers.jobs.log_setup(job)))
+            queues = [asyncio.ensure_future(_quietly(readers.queues.depth(job, rule))) for rule in job.rules]
+            warming.extend([setup, *queues])
+        if surely_in_scope(job, scope, config):
+            # The triage starts once the environment has answered: its queries wait for that anyway, and
+            # 50 triages starting at once would hold up the environment's own request on this event loop.
+            rows.setdefault(job.ref.id.lower(),
+                            asyncio.ensure_future(_after(setup, _row(job, since, readers, clock, config, gate))))
 
     try:
-        label, jobs = in_scope(await readers.jobs.list_jobs(warm), scope, config)
-        return await _board(label, jobs, since, readers, clock, config, concurrency)
+        label, jobs = in_scope(await readers.jobs.list_jobs(found), scope, config)
+        for job in jobs:
+            rows.setdefault(job.ref.id.lower(), asyncio.ensure_future(_row(job, since, readers, clock, config, gate)))
+        board = await asyncio.gather(*(rows[job.ref.id.lower()] for job in jobs))
+        return Board(label, describe_window(since), ordered(board))
     finally:
-        for task in warming:
+        for task in [*warming, *rows.values()]:
             task.cancel()
 
 
-async def _board(label: str, jobs: Sequence[Job], since: timedelta, readers: Readers, clock: Clock, config: Config,
-                 concurrency: int) -> Board:
-    gate = asyncio.Semaphore(concurrency)
+async def _row(job: Job, since: timedelta, readers: Readers, clock: Clock, config: Config,
+               gate: asyncio.Semaphore) -> Row:
+    spec = JobSpec(job.ref.name, job.ref.resource_group, job.ref.subscription)
+    async with gate:
+        try:
+            # The job as just listed: looking each one up again would cost one read per job.
+            report = await triage(spec, since, readers, clock, deadline_s=config.check_deadline_s,
+                                  config=config, listed=job)
+        except JobbotError as error:
+            return could_not_check(job.ref, str(error))
+        except Exception as error:  # one job's bug must not take the board down
+            log.exception("status: triage of %s failed", job.ref.name)
+            return could_not_check(job.ref, f"internal error ({type(error).__name__})")
+    return row_from_report(report)
 
-    async def one(job: Job) -> Row:
-        spec = JobSpec(job.ref.name, job.ref.resource_group, job.ref.subscription)
-        async with gate:
-            try:
-                # The job as just listed: looking each one up again would cost one read per job.
-                report = await triage(spec, since, readers, clock, deadline_s=config.check_deadline_s,
-                                      config=config, listed=job)
-            except JobbotError as error:
-                return could_not_check(job.ref, str(error))
-            except Exception as error:  # one job's bug must not take the board down
-                log.exception("status: triage of %s failed", job.ref.name)
-                return could_not_check(job.ref, f"internal error ({type(error).__name__})")
-        return row_from_report(report)
 
-    rows = await asyncio.gather(*(one(job) for job in jobs))
-    return Board(label, describe_window(since), ordered(rows))
+async def _after(first: Awaitable[Any], then: Awaitable[Row]) -> Row:
+    await asyncio.shield(first)  # a row given up on must not cancel a warm-up other jobs share
+    return await then
 
 
 async def _quietly(read: Awaitable[Any]) -> None:
