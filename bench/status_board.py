@@ -2,12 +2,13 @@
 Analytics queries).
 
 Builds the world as `bench/shared_reads.py` does (`oom-after-image-change` with its job cloned, every
-upstream call `--latency-ms` slow), `--jobs` jobs in all (the scenario's customer-notifier and copies of
-orders-processor; ARM lists 50 jobs a page, so 51 and more pay for a second page), serves it from the emulator in its own process, and builds the board
-for every job on fresh readers. Prints the wall time in round trips (time / latency); the same board
-against the same world with no latency (the local CPU: the bot and the emulator, both Python, on this
-machine), and the difference in round trips, which is what upstream latency costs; the Log Analytics
-queries (from the emulator's request log) and the ARM/queue requests.
+upstream call `--latency-ms` slow): `--jobs` jobs in all, the scenario's customer-notifier and copies of
+orders-processor (the emulator lists 50 jobs a page, so 51 and more take a second page). Serves it from the
+emulator in its own process and builds the board for every job on fresh readers. Prints the wall time in
+round trips (time / latency); the same board against the same world with no latency (the local CPU: the bot
+and the emulator, both Python, on this machine), and the difference in round trips, which is what upstream
+latency costs; the Log Analytics and Resource Graph queries (from the emulator's request log) and the
+ARM/queue requests.
 
 Usage: nice python bench/status_board.py [--jobs 50] [--latency-ms 1000] [--deadline-s 30]
 """
