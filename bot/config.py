@@ -38,7 +38,7 @@ class AlertsConfig:
     lease_s: float = 60.0  # a replica's hold on an alert's work; after it, another replica takes over
     flap_count: int = 3  # fired (resolving in between) this often within flap_window_min: flapping
     flap_window_min: float = 30.0
-    incidents: bool = False  # opt-in: each firing alert then reads its job to see what it shares with others
+    incidents: bool = True  # each firing alert reads its job to see what it shares with others (off: one thread a job)
     incident_min_jobs: int = 3  # jobs sharing a dependency failing within incident_window_min: one incident
     incident_window_min: float = 10.0
     # Environment name (lower-cased) -> the Slack id paged once for an environment-wide incident there.

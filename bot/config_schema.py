@@ -180,7 +180,7 @@ class Alerts(_Strict):
     lease_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
     flap_count: Annotated[int, Field(ge=2, le=100, strict=True)] = 3
     flap_window_min: Minutes = 30.0
-    incidents: Annotated[bool, Field(strict=True)] = False
+    incidents: Annotated[bool, Field(strict=True)] = True
     incident_min_jobs: Annotated[int, Field(ge=2, le=1000, strict=True)] = 3
     incident_window_min: Minutes = 10.0
     # Environment name -> the platform owner's Slack user or user-group id (U…, W…, S…).

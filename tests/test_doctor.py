@@ -16,7 +16,9 @@ import yaml
 
 from bot.azure.permissions import ARM_READS, action_for
 from bot.cli import main
+from bot.config import parse_config
 from bot.doctor.azure import _clock_finding
+from bot.doctor.incidents import incident_finding
 from bot.doctor.model import Finding, Status, as_text, exit_code
 from bot.doctor.run import diagnose
 from bot.settings import Settings
@@ -215,3 +217,19 @@ def test_json_output_counts_and_lists_every_finding(tmp_path: Path, monkeypatch:
     assert report["kind"] == "doctor" and report["ok"] is False
     assert report["counts"]["fail"] == sum(1 for f in report["findings"] if f["status"] == "fail") >= 1
     assert {"area", "check", "status", "detail", "fix"} <= set(report["findings"][0])
+
+
+# --- environment-wide incidents: can they be posted, and who do they page ---------------------------------
+
+
+def test_incidents_without_a_platform_owner_warn_who_is_paged_instead() -> None:
+    bare = incident_finding(parse_config({}), "C0ALERTS")
+    assert bare.status is Status.WARN and "pages the owner of the job whose alert opened it" in bare.detail
+    assert "alerts.platform_owners" in bare.fix
+    owned = incident_finding(parse_config({"alerts": {"platform_owners": {"cae-orders": "S0PLATFORM"}}}), "C0ALERTS")
+    assert owned.status is Status.OK and "cae-orders" in owned.detail and "other environments page" in owned.detail
+    everywhere = incident_finding(parse_config({"alerts": {"platform_owners": {"*": "S0PLATFORM"}}}), "C0ALERTS")
+    assert everywhere.status is Status.OK and "other environments" not in everywhere.detail
+    assert incident_finding(parse_config({}), None).status is Status.SKIPPED  # nowhere to post one
+    off = incident_finding(parse_config({"alerts": {"incidents": False}}), "C0ALERTS")
+    assert off.status is Status.SKIPPED and "a thread of their own" in off.detail

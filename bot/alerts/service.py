@@ -221,13 +221,18 @@ class AlertService:
 
     def _incident_routing(self, incident: OpenIncident, found: Job | None) -> tuple[Routing, IncidentFacts]:
         """The incident thread goes to the alert channel and pages the environment's platform owner (else the
-        catch-all `*`); it has no escalation chain: the page is the one call."""
+        catch-all `*`, else the owner of the job at hand); it has no escalation chain: the page is the one call."""
         environment = found.environment_id.rstrip("/").rsplit("/", 1)[-1].lower() if found else ""
         owners = self._config.alerts.platform_owners
         owner = owners.get(environment) or owners.get(CATCH_ALL)
+        page = mention(owner) if owner else None
+        if page is None and found is not None:
+            # No platform owner configured: the incident holds the jobs' own escalations, so someone must
+            # still be paged: the owner of the job whose alert opened it (`jobbot doctor` warns about this).
+            job_owners = self._config.owners_for(found.ref.name, found.tags)
+            page = job_owners.primary if job_owners else None
         resource = incident.incident.resource
-        about = IncidentFacts(resource.kind.value, resource.name, incident.incident.jobs,
-                              mention(owner) if owner else None)
+        about = IncidentFacts(resource.kind.value, resource.name, incident.incident.jobs, page)
         channel = self._incident_channel()
         routing = Routing(channel=channel, channel_source="default" if channel else "none",
                           primary=about.owner, escalate_after_s=self._config.alerts.escalate_after_min * 60)

@@ -10,6 +10,7 @@ from bot.azure.endpoints import Endpoints
 from bot.clock import Clock, SystemClock
 from bot.config import Config, load_config
 from bot.doctor.azure import ServerDate, azure_findings
+from bot.doctor.incidents import incident_finding
 from bot.doctor.model import Finding, Status
 from bot.doctor.slack import slack_findings
 from bot.doctor.store import store_findings
@@ -25,7 +26,8 @@ def diagnose(settings: Settings, config_path: Path | None, scenario: str | Path 
         return [Finding("config", where, Status.FAIL, problem, f"edit {where}") for problem in error.problems]
     found = [Finding("config", str(config_path) if config_path else "defaults", Status.OK,
                      f"valid: {len(config.jobs)} job{'s' if len(config.jobs) != 1 else ''} in the catalog, "
-                     f"{len(config.subscriptions)} subscription{'s' if len(config.subscriptions) != 1 else ''}")]
+                     f"{len(config.subscriptions)} subscription{'s' if len(config.subscriptions) != 1 else ''}"),
+             incident_finding(config, settings.alert_channel or config.alert_channel)]
     if scenario:
         from bot.scenario_mode import scenario_world
 
