@@ -31,6 +31,7 @@ from bot.alerts.render import facts_of, parent_message
 from bot.alerts.schema import Alert, parse_alert
 from bot.alerts.thread import (
     INCIDENT_NOTE,
+    MEMBER_TRIAGE,
     PAGE_NOTE,
     IncidentFacts,
     Posted,
@@ -217,6 +218,22 @@ def test_an_incident_thread_lists_its_jobs_owes_each_triage_and_one_page_and_res
     incident = resolve_member(incident, "x-b", T0) or incident
     assert incident.resolved and "incident resolved" in parent_message(incident).text
     assert thread_from_dict(json.loads(json.dumps(thread_to_dict(incident)))) == incident
+
+
+def test_a_second_alert_of_a_job_in_the_incident_is_a_line_and_not_a_second_triage() -> None:
+    facts = IncidentFacts(REGISTRY.kind.value, REGISTRY.name, ("a",), "<!subteam^S0PLATFORM>")
+    routing = Routing(channel="C0ALERTS", channel_source="default", primary=facts.owner)
+    incident = open_incident("incident:1", facts_of(metric("x-a")), facts, routing, T0)
+    incident = apply_alert(incident, metric("x-a"), T0, job="a").thread
+    incident = apply_alert(incident, metric("y-a"), T0, job="A").thread  # another rule on the same job
+    incident = add_member(incident, "z-a", "a", T0, "Sev2")  # and an earlier alert of it, folded in
+    keys = [e.key for e in incident.effects]
+    assert [k for k in keys if k.startswith(MEMBER_TRIAGE)] == [member_triage("x-a")]
+    assert {m.alert_id for m in incident.members} == {"x-a", "y-a", "z-a"}, "each alert is still a line"
+    assert not incident.resolved
+    for alert_id in ("x-a", "y-a", "z-a"):
+        incident = resolve_member(incident, alert_id, T0) or incident
+    assert incident.resolved
 
 
 def test_a_folded_thread_escalates_no_more_and_is_never_posted_if_it_was_not_yet() -> None:

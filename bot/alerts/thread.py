@@ -249,7 +249,8 @@ def apply_alert(thread: Thread, alert: Alert, now: datetime, delivery: str | Non
         if change is Change.JOINED:
             added.append(joined_note(alert.alert_id))
         if thread.incident is not None and job is not None:
-            added.append(member_triage(alert.alert_id))
+            if not _job_triaged(thread, job):
+                added.append(member_triage(alert.alert_id))
             thread = replace(thread, incident=replace(thread.incident,
                                                       jobs=tuple(sorted({*thread.incident.jobs, job}))))
     member = replace(member, seen=(*member.seen, alert.condition), fired_at=member.fired_at or alert.fired_at,
@@ -291,7 +292,14 @@ def add_member(thread: Thread, alert_id: str, job: str, fired_at: datetime | Non
     member = Member(alert_id, fired_at, seen=(Condition.FIRED,), severity=severity, job=job)
     incident = replace(thread.incident, jobs=tuple(sorted({*thread.incident.jobs, job}))) if thread.incident else None
     updated = replace(thread, members=(*thread.members, member), incident=incident, view=thread.view + 1)
-    return _add_effects(updated, [joined_note(alert_id), member_triage(alert_id)])
+    triage = [] if _job_triaged(thread, job) else [member_triage(alert_id)]
+    return _add_effects(updated, [joined_note(alert_id), *triage])
+
+
+def _job_triaged(thread: Thread, job: str) -> bool:
+    """An incident triages each job once: another alert of a job already in it (a second alert rule, a new
+    firing) is a line in the thread, not a second copy of the same evidence."""
+    return any(m.job is not None and m.job.lower() == job.lower() for m in thread.members)
 
 
 def resolve_member(thread: Thread, alert_id: str, at: datetime | None) -> Thread | None:
