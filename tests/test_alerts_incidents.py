@@ -26,6 +26,7 @@ from bot.alerts.incidents import (
     fleet_from_dict,
     fleet_to_dict,
     record,
+    reopen,
 )
 from bot.alerts.render import facts_of, parent_message
 from bot.alerts.schema import Alert, parse_alert
@@ -187,6 +188,9 @@ def test_the_fleet_record_opens_one_incident_then_joins_it_and_closes_it() -> No
     assert fleet_from_dict(json.loads(json.dumps(fleet_to_dict(fleet)))) == fleet
     closed = close(fleet, incident.key)
     assert closed is not None and closed.open == () and close(closed, incident.key) is None
+    # An alert joined while it was being closed: it opens again, once, with the same key.
+    reopened_fleet = reopen(closed, joined)
+    assert reopened_fleet is not None and reopened_fleet.open == (joined,) and reopen(reopened_fleet, joined) is None
 
 
 def _thread(key: str) -> Thread:

@@ -412,3 +412,49 @@ async def test_an_incident_that_opens_already_resolved_pages_nobody(tmp_path: Pa
     posts = [c.args.get("text", "") for c in slack.ok_calls_to("chat.postMessage")]
     assert any("Environment-wide incident" in p or "environment-wide" in p.lower() for p in posts), posts
     assert not any("S0PLATFORM" in p for p in posts), posts
+
+
+async def test_an_alert_joining_while_the_last_resolve_closes_the_incident_keeps_it_open(
+        tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The incident's thread and the fleet record are two records: the last Resolved reads the thread (all
+    # resolved) and closes the incident in the fleet record, and a fourth job's alert can join the thread in
+    # between. The incident must stay open while that alert fires: a closed one would let the next alerts
+    # of its jobs open a second incident beside it.
+    from bot.alerts.storage import AlertRecords
+
+    names = ("orders-00", "orders-01", "orders-02", "orders-03")
+    jobs = readers(FakeJobs([make_job(name) for name in names]))
+    config = parse_config({"alerts": {"incidents": True, "platform_owners": {"*": "S0PLATFORM"}},
+                           "jobs": {name: {"channel": f"C0{name.upper()}"} for name in names}})
+    closing = AlertRecords.close_incident
+    async with alerts_feature(sqlite_url(tmp_path / "j.db"), ManualClock(T0), slack, config, jobs=jobs,
+                              alert_channel="C0ALERTS") as feature:
+        for name in names[:3]:
+            await feature.accept(metric_alert(alert_id(f"race-{name}"), "r", job_id(name)))
+        await feature.worker.drain()
+        joined: list[str] = []
+
+        async def join_first(records: AlertRecords, key: str) -> None:
+            if not joined:  # the fourth job's alert is processed between the resolve's read and its close
+                joined.append(key)
+                out = await feature.service.process({"body": metric_alert(alert_id("race-orders-03"), "r",
+                                                                    job_id("orders-03"))})
+                assert out.thread == key, "it joined the incident, still open then"
+            await closing(records, key)
+
+        monkeypatch.setattr(AlertRecords, "close_incident", join_first)
+        for name in names[:3]:  # one at a time: only the last finds every alert resolved
+            await feature.accept(metric_alert(alert_id(f"race-{name}"), "r", job_id(name), condition="Resolved"))
+            await feature.worker.drain()
+        assert joined, "the last resolve tried to close the incident"
+        records = AlertRecords(feature.service._store)
+        fleet = await records.fleet()
+        [incident] = fleet.open if fleet else ()
+        assert incident.key == joined[0] and "orders-03" in incident.incident.jobs
+        thread = await records.thread(incident.key)
+        assert thread is not None and not thread.resolved
+        # The fourth resolves: now the incident closes.
+        await feature.accept(metric_alert(alert_id("race-orders-03"), "r", job_id("orders-03"), condition="Resolved"))
+        await feature.worker.drain()
+        fleet = await records.fleet()
+        assert fleet is not None and fleet.open == ()

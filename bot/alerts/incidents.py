@@ -190,6 +190,14 @@ def close(fleet: Fleet | None, key: str) -> Fleet | None:
     return Fleet(fleet.failing, tuple(o for o in fleet.open if o.key != key))
 
 
+def reopen(fleet: Fleet | None, incident: OpenIncident) -> Fleet | None:
+    """The fleet with `incident` open again (an alert joined it while it was being closed); None if it is open."""
+    fleet = fleet or Fleet()
+    if any(o.key == incident.key for o in fleet.open):
+        return None
+    return Fleet(fleet.failing, (*fleet.open, incident))
+
+
 def fleet_to_dict(fleet: Fleet) -> dict[str, Any]:
     return {
         "failing": [{"alert": s.alert_id, "job": s.failing.job, "at": s.failing.fired_at.isoformat(),

@@ -26,7 +26,9 @@ from bot.alerts.flapping import Event, FlapPolicy, still_flapping
 from bot.alerts.incidents import (
     CATCH_ALL,
     Failing,
+    Incident,
     IncidentPolicy,
+    Kind,
     OpenIncident,
     Resource,
     Seen,
@@ -61,6 +63,10 @@ from bot.store import Store
 from bot.telemetry.metrics import ALERT_DELIVERIES
 
 Audit = Callable[..., Awaitable[None]]
+
+# An incident's thread and the fleet record settle in one or two rounds; more means they keep changing under
+# us, and the next delivery settles them again.
+_SETTLE_ROUNDS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,11 +182,10 @@ class AlertService:
             await self._fold_if_late(alert.alert_id, job.name, resources, thread_key)
         if thread.part_of is not None and alert.condition is Condition.RESOLVED:
             await self._resolve_in_incident(thread.part_of, alert, job)
-        elif thread.incident is not None and thread.resolved:
-            if opened:  # opened by a resolved alert: the firing ones folded into it since keep it open
-                thread = await self._records.thread(thread.key) or thread
-            if thread.resolved:
-                await self._records.close_incident(thread.key)
+        elif thread.incident is not None and change is not Change.DUPLICATE:
+            # Joined or resolved (or opened, perhaps by a Resolved delivery: the firing alerts folded into
+            # it since keep it open).
+            await self._settle_incident(thread.key)
         return Outcome(thread_key, change, thread.channel or thread.routing.channel, thread.routing.job,
                        flapping is not None)
 
@@ -274,6 +279,7 @@ class AlertService:
         for key in (own, incident_key):
             await self._store.timers.schedule(WORK, key, self._scheduler.now(), {})
         self._wake()
+        await self._settle_incident(incident_key)  # a firing alert folded in keeps it open
 
     async def _resolve_in_incident(self, incident_key: str, alert: Alert, job: JobTarget | None) -> None:
         """A folded thread's alert resolved: it resolves in the incident too; all resolved closes it."""
@@ -283,8 +289,28 @@ class AlertService:
         if changed:
             await self._store.timers.schedule(WORK, incident_key, self._scheduler.now(), {})
             self._wake()
-        if incident is not None and incident.resolved:
-            await self._records.close_incident(incident_key)
+        if incident is not None:
+            await self._settle_incident(incident_key)
+
+    async def _settle_incident(self, key: str) -> None:
+        """Make the fleet record agree with incident thread `key`: open while any of its alerts is, closed once
+        all are resolved. The thread and the fleet record are two records, so an alert can join the thread
+        while another's resolve is closing the incident: each writer re-reads the thread after its fleet
+        write and settles again if the thread changed, so whichever settles last leaves them agreeing."""
+        thread = await self._records.thread(key)
+        for _ in range(_SETTLE_ROUNDS):
+            if thread is None or thread.incident is None:
+                return
+            if thread.resolved:
+                await self._records.close_incident(key)
+            else:
+                about = thread.incident
+                await self._records.reopen_incident(
+                    OpenIncident(key, Incident(Resource(Kind(about.kind), about.name), about.jobs)))
+            again = await self._records.thread(key)
+            if again is None or again.resolved == thread.resolved:
+                return
+            thread = again
 
     async def route(self, alert: Alert, job: JobTarget | None) -> Routing:
         """Where a new thread goes and who owns it. The job's tags are read only when the catalog does not

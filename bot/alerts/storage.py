@@ -23,6 +23,7 @@ from bot.alerts.incidents import (
     fleet_from_dict,
     fleet_to_dict,
     record,
+    reopen,
 )
 from bot.alerts.thread import Thread
 from bot.model import TriageReport
@@ -123,6 +124,17 @@ class AlertRecords:
         def change(current: dict[str, Any] | None) -> dict[str, Any]:
             fleet = fleet_from_dict(current) or Fleet()
             return fleet_to_dict(close(fleet, key) or fleet)
+
+        await self._records.update(INCIDENTS_KIND, FLEET, change, retries=_RETRIES)
+
+    async def reopen_incident(self, incident: OpenIncident) -> None:
+        """Incident `incident.key` is open again: an alert joined its thread while it was being closed."""
+        if reopen(await self.fleet(), incident) is None:
+            return
+
+        def change(current: dict[str, Any] | None) -> dict[str, Any]:
+            fleet = fleet_from_dict(current) or Fleet()
+            return fleet_to_dict(reopen(fleet, incident) or fleet)
 
         await self._records.update(INCIDENTS_KIND, FLEET, change, retries=_RETRIES)
 
