@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import difflib
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -98,8 +98,8 @@ async def status_board(scope: str | None, since: timedelta, readers: Readers, cl
         if surely_in_scope(job, scope, config):
             # The triage starts once the environment has answered: its queries wait for that anyway, and
             # 50 triages starting at once would hold up the environment's own request on this event loop.
-            rows.setdefault(job.ref.id.lower(),
-                            asyncio.ensure_future(_after(setup, _row(job, since, readers, clock, config, gate))))
+            rows.setdefault(job.ref.id.lower(), asyncio.ensure_future(
+                _after(setup, lambda: _row(job, since, readers, clock, config, gate))))
 
     try:
         label, jobs = in_scope(await readers.jobs.list_jobs(found), scope, config)
@@ -128,9 +128,9 @@ async def _row(job: Job, since: timedelta, readers: Readers, clock: Clock, confi
     return row_from_report(report)
 
 
-async def _after(first: Awaitable[Any], then: Awaitable[Row]) -> Row:
+async def _after(first: Awaitable[Any], then: Callable[[], Awaitable[Row]]) -> Row:
     await asyncio.shield(first)  # a row given up on must not cancel a warm-up other jobs share
-    return await then
+    return await then()  # made only now: a row cancelled while it waits leaves no coroutine unawaited
 
 
 async def _quietly(read: Awaitable[Any]) -> None:
