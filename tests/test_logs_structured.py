@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -15,7 +16,7 @@ import pytest
 from bot.config import Config
 from bot.server import create_app
 from bot.settings import Settings
-from bot.telemetry.logs import RequestIdFilter, formatter, log_format, request_id_from
+from bot.telemetry.logs import RequestIdFilter, formatter, install, log_format, request_id_from
 from tests.support.served import serving
 
 TOKEN = "alert-token-logs-7f"
@@ -68,3 +69,23 @@ def test_json_for_machines_and_text_for_a_person(monkeypatch: pytest.MonkeyPatch
     assert log_format("text") == "text" and log_format("json") == "json"
     monkeypatch.setattr("sys.stderr", io.StringIO())  # not a terminal: a container's log collector
     assert log_format(None) == "json"
+
+
+def test_logging_after_a_commands_redirected_stderr_closed_writes_to_stderr_as_it_is_now(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # A command installs logging while its stderr goes through the redaction boundary; a handler that kept
+    # that stream would write into a closed file once the command returned ("--- Logging error ---").
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        during = io.StringIO()
+        with contextlib.redirect_stderr(during):
+            install("info", "text")
+            logging.getLogger("jobbot.test").info("while the command runs")
+        during.close()
+        logging.getLogger("jobbot.test").info("after it returned")
+        err = capsys.readouterr().err
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert "after it returned" in err and "Logging error" not in err

@@ -47,9 +47,25 @@ def formatter(kind: str) -> logging.Formatter:
     return logging.Formatter(TEXT_FORMAT)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record is emitted, not the stream it was at install: a command
+    runs with stderr redirected through the redaction boundary, and a stream kept past that is closed later."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def install(level: str, kind: str) -> None:
     """The root logger's handler writes `kind` lines to stderr, each with the request id."""
-    handler = logging.StreamHandler()
+    handler = _StderrHandler()
     handler.setFormatter(formatter(kind))
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
