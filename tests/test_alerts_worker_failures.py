@@ -180,3 +180,78 @@ async def test_a_full_worker_claims_nothing_more_until_a_handler_ends(store: Sto
     await worker.drain(5)
     assert started == ["a", "b"]
     assert await pending(store, clock) == []
+
+
+async def test_a_handler_slower_than_its_lease_keeps_its_timer_while_it_runs(store: Store, clock: ManualClock) -> None:
+    """A triage on a loaded replica can outlast the lease: the running replica renews its claim, so the
+    timer is not handed out a second time beside itself (an alert would be processed, and audited, twice)."""
+    release = asyncio.Event()
+    started: list[str] = []
+
+    async def slow(timer: Timer) -> None:
+        started.append(timer.key)
+        await release.wait()
+
+    await store.timers.schedule("work", "k1", clock.now(), {})
+    worker = TimerWorker(store, clock, "r1", {"work": slow}, lease_s=LEASE_S)
+    other = TimerWorker(store, clock, "r2", {"work": slow}, lease_s=LEASE_S)
+    assert await worker.claim() == 1
+    await asyncio.sleep(0)
+    clock.advance(timedelta(seconds=LEASE_S / 2))
+    assert await worker.renew_leases() == 1
+    clock.advance(timedelta(seconds=LEASE_S / 2 + 1))  # the first claim is older than a lease; the renewal is not
+    assert await other.claim() == 0 and await worker.claim() == 0
+    assert started == ["k1"]
+    release.set()
+    await worker.drain(5)
+    assert started == ["k1"] and await pending(store, clock) == []
+
+
+async def test_a_running_worker_renews_its_claims_by_itself_and_a_silent_one_loses_them(
+    store: Store, clock: ManualClock
+) -> None:
+    release = asyncio.Event()
+    started: list[str] = []
+
+    async def slow(timer: Timer) -> None:
+        started.append(timer.key)
+        await release.wait()
+
+    lease_s = 0.3  # renewed every 0.1 s of real time, with the manual clock's reading
+    renewals: list[tuple[datetime, int]] = []
+    extend = store.timers.extend
+
+    async def watched(ids: Any, owner: str, now: datetime) -> int:
+        held = await extend(ids, owner, now)
+        renewals.append((now, held))
+        return held
+
+    store.timers.extend = watched  # type: ignore[method-assign]
+    await store.timers.schedule("work", "k1", clock.now(), {})
+    worker = TimerWorker(store, clock, "r1", {"work": slow}, lease_s=lease_s, poll_s=0.01)
+    other = TimerWorker(store, clock, "r2", {"work": slow}, lease_s=lease_s)
+    await worker.start()
+    try:
+        for _ in range(1000):
+            if started:
+                break
+            await asyncio.sleep(0.01)
+        renewed_at = clock.now() + timedelta(seconds=0.2)
+        clock.advance(timedelta(seconds=0.2))
+        for _ in range(1000):  # until the worker's own beat has written the renewal
+            claim = await store.timers.due(clock.now() + timedelta(days=1), "peek", kinds=["work"])
+            assert claim == [], "still held by r1"
+            if (renewed_at, 1) in renewals:
+                break
+            await asyncio.sleep(0.01)
+        clock.advance(timedelta(seconds=0.2))  # 0.4 s after the claim, 0.2 s after the renewal
+        assert await other.claim() == 0
+    finally:
+        await worker.stop()
+    # r1 is gone (as if killed): nobody renews, and once its lease runs out r2 takes the work over.
+    clock.advance(timedelta(seconds=lease_s + 0.1))
+    assert await other.claim() == 1
+    release.set()
+    await other.drain(5)
+    assert started == ["k1", "k1"]
+

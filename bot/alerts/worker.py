@@ -8,7 +8,9 @@ The webhook wakes the worker at once, so an accepted alert does not wait for the
 catches the rest (other replicas' work, retries, leases run out). While the webhook is answering, the
 worker gives way (`give_way`, see `pressure`) before each claim and each handler it starts. In-flight
 handlers are capped, and `stop` cancels them: their leases run out and another replica (or this one,
-restarted) takes over.
+restarted) takes over. While a handler runs, its claim is renewed every third of a lease, so a slow
+handler (a triage on a loaded machine, a post waiting out Retry-After) is never handed out a second time
+beside itself; only a replica that stopped renewing (it died) loses its work.
 
 `idle` says when the work this replica was woken for is done: nothing in flight, and nothing found due
 since the last wake-up. Everything that makes work due now (an accepted delivery, a nudge, a handler that
@@ -75,7 +77,9 @@ class TimerWorker:
         self._quiet_since = -1  # `_wakes` when a claim last found nothing due with nothing in flight
         self._quiet = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        self._held: dict[asyncio.Task[None], str] = {}  # in-flight handler → the id of the timer it claimed
         self._loop: asyncio.Task[None] | None = None
+        self._renewing: asyncio.Task[None] | None = None
         # Per kind, how many handlers may run at once (the rest of the claimed ones wait their turn).
         self._running = {kind: asyncio.Semaphore(n) for kind, n in (running or {}).items()}
         # Per kind, how many failed attempts before the timer is parked (absent: retried, with backoff, forever).
@@ -104,10 +108,12 @@ class TimerWorker:
     async def start(self) -> None:
         if self._loop is None:
             self._loop = asyncio.create_task(self._run(), name="alerts-worker")
+            self._renewing = asyncio.create_task(self._renew_every(self._lease_s / 3), name="alerts-leases")
 
     async def stop(self) -> None:
         loop, self._loop = self._loop, None
-        tasks = [*([loop] if loop else []), *self._inflight]
+        renewing, self._renewing = self._renewing, None
+        tasks = [*([loop] if loop else []), *([renewing] if renewing else []), *self._inflight]
         # A cancel can be swallowed (3.11's asyncio.wait_for drops one that arrives as its wait ends), and
         # SIGTERM must still end the process: ask again until every task has ended.
         while pending := [task for task in tasks if not task.done()]:
@@ -147,6 +153,7 @@ class TimerWorker:
         for timer in due:
             task = asyncio.create_task(self._handle(timer), name=f"{timer.kind}:{timer.key[-12:]}")
             self._inflight.add(task)
+            self._held[task] = timer.id
             task.add_done_callback(self._settled)
         ALERT_WORK_IN_FLIGHT.set(len(self._inflight))
         if len(due) < room:
@@ -166,8 +173,22 @@ class TimerWorker:
         except Exception:  # a metric never stops the worker
             log.debug("could not count the waiting work", exc_info=True)
 
+    async def renew_leases(self) -> int:
+        """Renew the claims of the handlers in flight (one write for all); returns how many were held."""
+        held = list(self._held.values())
+        return await self._timers.extend(held, self._owner, self._scheduler.now()) if held else 0
+
+    async def _renew_every(self, period_s: float) -> None:
+        while True:
+            await asyncio.sleep(period_s)
+            try:
+                await self.renew_leases()
+            except Exception:  # the next beat tries again: the lease has two more periods to run
+                log.warning("could not renew the alert worker's leases", exc_info=True)
+
     def _settled(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
+        self._held.pop(task, None)
         ALERT_WORK_IN_FLIGHT.set(len(self._inflight))
         if not self._inflight:
             self._wake.set()  # look once more now: if nothing is due, the worker is idle

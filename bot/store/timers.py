@@ -98,6 +98,16 @@ class Timers:
 
         return await self._db.transaction(claim)
 
+    async def extend(self, timer_ids: Iterable[str], owner: str, now: datetime) -> int:
+        """Renew `owner`'s claims on `timer_ids` as of `now` (a handler still at work keeps its timer for
+        another lease); returns how many it still held. A timer rescheduled, done or taken over is skipped."""
+        _require_aware(now)
+        ids = list(timer_ids)
+        if not ids:
+            return 0
+        statement = update(timers).where(timers.c.id.in_(ids), timers.c.owner == owner).values(claimed_at=now)
+        return await self._db.transaction(lambda conn: int(conn.execute(statement).rowcount))
+
     async def done(self, timer_id: str) -> bool:
         """Remove a fired timer; False if it was rescheduled or cancelled meanwhile."""
         statement = delete(timers).where(timers.c.id == timer_id)
