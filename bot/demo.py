@@ -19,7 +19,7 @@ from bot.slack.preview import preview
 
 # The demo is judged on its verdicts: every read is local (the emulator on loopback), and no bundled scenario
 # hangs an upstream on purpose, so a check is given time on a slow or busy laptop instead of the 4 s meant for
-# Azure, past which it would be reported as an error and the verdict would change.
+# Azure, past which it would be reported as an error and the verdict (or a review score) would change.
 DEMO_CONFIG = replace(Config(), check_deadline_s=30.0)
 
 
@@ -59,7 +59,7 @@ def _review(path: Path, job: str, expected: Any) -> tuple[str, bool]:
         return "", True
     from bot.review.service import DEFAULT_WINDOW
 
-    report = review_once(parse_job(job), DEFAULT_WINDOW, Config(), scenario=path)
+    report = review_once(parse_job(job), DEFAULT_WINDOW, DEMO_CONFIG, scenario=path)
     got = {p.value: s.score for p, s in report.scores.items()}
     wanted = dict(expected.get("scores") or {})
     ok = all(got.get(p) == v for p, v in wanted.items())
