@@ -15,6 +15,7 @@ from bot.config_schema import Rates
 from bot.model import Execution, ExecutionStatus, Job, Window
 from bot.review.cost import execution_cost, runtime_s
 from bot.review.log_reads import percentile, startup, when
+from bot.review.overlap import peak_overlap
 
 _FINISHED = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)
 
@@ -68,19 +69,9 @@ def reaches_back(history: Iterable[Execution], window: Window) -> bool:
 
 
 def _peak(runs: Sequence[Execution], window: Window, now: datetime) -> int:
-    """Most executions running at once within the window (an end at the same instant as a start frees first)."""
-    edges: list[tuple[datetime, int]] = []
-    for e in runs:
-        if e.start is None:
-            continue
-        seconds = runtime_s(e, now) or 0.0
-        end = min(e.start + timedelta(seconds=seconds), window.end)
-        edges += [(e.start, 1), (end, -1)]
-    running = peak = 0
-    for _, step in sorted(edges, key=lambda p: (p[0], p[1])):
-        running += step
-        peak = max(peak, running)
-    return peak
+    """Most executions running at once within the window (a running one counts until now)."""
+    return peak_overlap((e.start, min(e.start + timedelta(seconds=runtime_s(e, now) or 0.0), window.end))
+                        for e in runs if e.start is not None)
 
 
 def _iso(moment: datetime) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from bot.errors import NotApplicable
@@ -14,6 +13,7 @@ from bot.review.cost import money_text, monthly, size_of
 from bot.review.facts import Facts, NotRead
 from bot.review.findings import Evidence, Fix, Money, Outcome, Pillar, Status
 from bot.review.log_reads import Startup, az_logs, startup
+from bot.review.overlap import peak_overlap
 from bot.review.rule import Rule, az_job, job_source, rule
 from bot.review.spend import extra_replicas, spend
 
@@ -111,19 +111,10 @@ def scale_target(f: Facts) -> Outcome:
 
 
 def peak_concurrency(f: Facts) -> int:
-    """Most executions running at once in the window, from ARM start/end times."""
-    edges: list[tuple[datetime, int]] = []
-    for e in f.executions():
-        if e.start is None:
-            continue
-        end = e.end if e.end is not None and e.status.value not in ("Running", "Processing") else f.now
-        if end >= f.window.start and e.start <= f.window.end:
-            edges += [(e.start, 1), (end, -1)]
-    running = peak = 0
-    for _, step in sorted(edges, key=lambda edge: (edge[0], edge[1])):
-        running += step
-        peak = max(peak, running)
-    return peak
+    """Most executions running at once in the window, from ARM start/end times (a running one until now)."""
+    spans = ((e.start, e.end if e.end is not None and e.status.value not in ("Running", "Processing") else f.now)
+             for e in f.executions() if e.start is not None)
+    return peak_overlap((start, end) for start, end in spans if end >= f.window.start and start <= f.window.end)
 
 
 @rule(RULES, "PERF-04", PERF, "medium", "Saturation headroom")
