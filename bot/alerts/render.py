@@ -29,6 +29,7 @@ from bot.slack.blocks import SlackMessage, escape
 from bot.slack.kit import block_dict, section
 from bot.slack.limits import BLOCKS_MAX, HEADER_TEXT_MAX, SECTION_TEXT_MAX, TEXT_OBJECT_MAX, check_blocks, truncate
 from bot.slack.mrkdwn import is_mention, one_line, when
+from bot.text import utc_minute
 
 ACK_ACTION = "jobbot.alert.ack"
 _OWN_BLOCKS = 5  # header, facts, context, triage placeholder or note, actions
@@ -230,7 +231,7 @@ def cause_line(thread: Thread, incident: IncidentFacts, cause: SharedCause | Non
 
 
 def _cause_plain(cause: SharedCause) -> str:
-    at = f" {cause.time.strftime('%H:%M UTC')}" if cause.time else ""
+    at = f" {utc_minute(cause.time, clock_only=True)}" if cause.time else ""
     return f"{one_line(cause.what)}{at}" + (f" by {cause.caller}" if cause.caller else "")
 
 

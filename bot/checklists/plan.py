@@ -16,7 +16,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.checklists import az
 from bot.checklists.images import parse_image
@@ -38,7 +38,7 @@ from bot.model import (
     Verdict,
 )
 from bot.respond.change_lines import diff_lines, provenance
-from bot.text import is_mention, one_line
+from bot.text import is_mention, one_line, utc_minute
 
 RECHECK_AFTER_MIN = (5, 15, 30)
 # Tags that say something else deploys the job: a hand-made rollback is undone by its next run.
@@ -281,7 +281,7 @@ def _cause_step(verdict: Verdict, now: datetime) -> Step:
     parts: list[str] = []
     if change is not None:
         who = f" by {change.caller}" if change.caller else ""
-        when = f" at {_time(change.time)}" if change.time else ""
+        when = f" at {utc_minute(change.time)}" if change.time else ""
         parts.append(f"Suspected change{who}{when}: {change.what}.")
         diff = diff_lines(change)
         if diff:
@@ -291,7 +291,7 @@ def _cause_step(verdict: Verdict, now: datetime) -> Step:
 
 
 def _target_step(target: Target, now: datetime) -> Step:
-    when = f"last succeeded {_time(target.last_success)}" if target.last_success else "last success time unknown"
+    when = f"last succeeded {utc_minute(target.last_success)}" if target.last_success else "last success time unknown"
     where = f" in execution `{target.execution}`" if target.execution else ""
     evidence = f"target `{target.image}` from execution history: {when}{where}"
     lines = []
@@ -505,7 +505,3 @@ def _owner_names(owners: Owners | None) -> list[str]:
     if owners is None:
         return []
     return [m for m in (owners.primary, *owners.escalation) if m]
-
-
-def _time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -8,11 +8,12 @@ through `redact` in case a scale rule's metadata carries something shaped like a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.evidence import executions as ex
 from bot.model import Execution, Job
 from bot.store.redact import redact
+from bot.text import utc_minute
 
 EXECUTIONS_SHOWN = 10
 
@@ -21,7 +22,7 @@ def snapshot_lines(job: Job, history: Sequence[Execution], now: datetime) -> lis
     """Readable lines, `code` spans for names; the first line is the title."""
     ref = job.ref
     lines = [
-        f"Snapshot of {ref.name} before the rollback, read by jobbot at {_time(now)} "
+        f"Snapshot of {ref.name} before the rollback, read by jobbot at {utc_minute(now)} "
         "(env var and secret values are never read or shown).",
         f"Job `{ref.name}` in `{ref.resource_group}` (subscription `{ref.subscription}`, {job.location or '?'}).",
         f"Trigger {job.trigger_type or '?'} · replicaTimeout {_num(job.replica_timeout_s, ' s')} · replicaRetryLimit "
@@ -38,21 +39,17 @@ def snapshot_lines(job: Job, history: Sequence[Execution], now: datetime) -> lis
         lines.append(f"Container `{container.name}`: image `{container.image}` · cpu {cpu} · memory "
                      f"{container.memory or '?'} · env names {env}")
     if job.last_modified_at or job.last_modified_by:
-        when = _time(job.last_modified_at) if job.last_modified_at else "?"
+        when = utc_minute(job.last_modified_at) if job.last_modified_at else "?"
         lines.append(f"Last modified {when} by {job.last_modified_by or '?'}")
     recent = ex.newest_first(history)[:EXECUTIONS_SHOWN]
     lines.append(f"Recent executions (newest first, {len(recent)} of {len(history)}):")
     for execution in recent:
-        start = _time(execution.start) if execution.start else "?"
-        end = _time(execution.end, clock_only=True) if execution.end else "…"
+        start = utc_minute(execution.start) if execution.start else "?"
+        end = utc_minute(execution.end, clock_only=True) if execution.end else "…"
         why = f" ({execution.reason})" if execution.reason else ""
         lines.append(f"• `{execution.name}` {execution.status.value} {start} → {end} "
                      f"`{execution.image or '?'}`{why}")
     return [redact(line) for line in lines]
-
-
-def _time(moment: datetime, *, clock_only: bool = False) -> str:
-    return moment.astimezone(UTC).strftime("%H:%M UTC" if clock_only else "%Y-%m-%d %H:%M UTC")
 
 
 def _num(value: int | None, unit: str = "") -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from bot.checklists.model import Check, Checklist, Finding, FindingState, Revert
@@ -35,6 +35,7 @@ from bot.evidence.change_kinds import BUILT_IN_ROLES
 from bot.evidence.sources import Readers
 from bot.intake import JobSpec
 from bot.model import Execution, Job, QueueDepth
+from bot.text import utc_minute
 
 DEADLINE_S = 8.0
 T = TypeVar("T")
@@ -53,7 +54,7 @@ def executions_finding(history: Sequence[Execution], since: datetime, target: st
     """Executions started since `since` succeed: on the target image for an image rollback, on any image
     for a revert of configuration or access (`target` None)."""
     new = [e for e in ex.newest_first(history) if e.start is not None and e.start >= since]
-    when = _time(since)
+    when = utc_minute(since)
     if not new:
         return Finding("executions", FindingState.WAITING, f"No execution has started since {when} yet.")
     on_target = [e for e in new if target is None or e.image == target]
@@ -72,7 +73,7 @@ def executions_finding(history: Sequence[Execution], since: datetime, target: st
         return Finding("executions", FindingState.PASS,
                        f"{len(good)} executions{on} since {when} succeeded, none failed"
                        f"{f', {running} running' if running else ''} (newest `{newest.name}`"
-                       f"{f' at {_time(newest.start)}' if newest.start else ''}){elsewhere}.")
+                       f"{f' at {utc_minute(newest.start)}' if newest.start else ''}){elsewhere}.")
     return Finding("executions", FindingState.WAITING,
                    f"{len(on_target)} executions{on} since {when}, none finished yet{elsewhere}.")
 
@@ -242,7 +243,3 @@ def _value(value: Any) -> str:
         return "absent"
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
     return f"`{text if len(text) <= 80 else text[:79] + '…'}`"
-
-
-def _time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

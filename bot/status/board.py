@@ -18,6 +18,7 @@ from bot.model import Cause, CheckStatus, JobRef, TriageReport
 from bot.slack.blocks import SlackMessage
 from bot.slack.limits import BLOCKS_MAX, BUTTON_VALUE_MAX, SECTION_TEXT_MAX, check_blocks
 from bot.slack.mrkdwn import cut_line, escape
+from bot.text import utc_minute
 
 TRIAGE_ACTION = "jobbot.status.triage"  # the Triage button beside each row
 ROW_TEXT_MAX = 600  # one row's text in Slack; a section allows 3000, 50 rows must fit the message
@@ -144,10 +145,6 @@ def _last_change(check: object) -> Change | None:
 # -- rendering ----------------------------------------------------------------------------------------
 
 
-def _iso(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "time unknown"
-
-
 def _facts(row: Row) -> list[str]:
     if row.health is Health.COULD_NOT_CHECK:
         return [f"could not check: {row.why or 'no evidence'}"]
@@ -161,7 +158,8 @@ def _facts(row: Row) -> list[str]:
         facts.append(f"queue {row.queue_depth}/{row.queue_capacity} capacity")
     if row.last_change:
         c = row.last_change
-        facts.append(f"last change {_iso(c.when)} by {c.who or 'unknown'}: {c.what}")
+        at = utc_minute(c.when) if c.when else "time unknown"
+        facts.append(f"last change {at} by {c.who or 'unknown'}: {c.what}")
     return facts
 
 
