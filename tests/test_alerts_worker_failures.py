@@ -44,6 +44,16 @@ def failing_once(real: Callable[..., Awaitable[Any]], failures: list[str]) -> Ca
     return call
 
 
+async def until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
+    """Return once `condition()` holds (a background worker got that far); the test's own asserts say whether
+    the outcome was right."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(0.01)
+
+
 async def pending(store: Store, clock: ManualClock, kind: str = "work") -> list[str]:
     """Keys of `kind` still waiting (due by far in the future, leases run out), without keeping the claim."""
     later = clock.now() + timedelta(days=30)
@@ -68,10 +78,7 @@ async def test_a_store_that_cannot_be_read_is_logged_and_the_worker_keeps_pollin
     with caplog.at_level(logging.ERROR, logger="bot.alerts.worker"):
         await worker.start()
         try:
-            for _ in range(500):
-                if handled:
-                    break
-                await asyncio.sleep(0.01)
+            await until(lambda: bool(handled))
         finally:
             await worker.stop()
     assert failures == ["failed"]
@@ -232,10 +239,7 @@ async def test_a_running_worker_renews_its_claims_by_itself_and_a_silent_one_los
     other = TimerWorker(store, clock, "r2", {"work": slow}, lease_s=lease_s)
     await worker.start()
     try:
-        for _ in range(1000):
-            if started:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: bool(started))
         renewed_at = clock.now() + timedelta(seconds=0.2)
         clock.advance(timedelta(seconds=0.2))
         for _ in range(1000):  # until the worker's own beat has written the renewal

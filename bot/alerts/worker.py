@@ -76,8 +76,8 @@ class TimerWorker:
         self._wakes = 0  # wake-ups so far
         self._quiet_since = -1  # `_wakes` when a claim last found nothing due with nothing in flight
         self._quiet = asyncio.Event()
-        self._inflight: set[asyncio.Task[None]] = set()
-        self._held: dict[asyncio.Task[None], str] = {}  # in-flight handler → the id of the timer it claimed
+        # Each handler in flight → the id of the timer it claimed (renewed while the handler runs).
+        self._inflight: dict[asyncio.Task[None], str] = {}
         self._loop: asyncio.Task[None] | None = None
         self._renewing: asyncio.Task[None] | None = None
         # Per kind, how many handlers may run at once (the rest of the claimed ones wait their turn).
@@ -152,8 +152,7 @@ class TimerWorker:
             self._quiet.clear()
         for timer in due:
             task = asyncio.create_task(self._handle(timer), name=f"{timer.kind}:{timer.key[-12:]}")
-            self._inflight.add(task)
-            self._held[task] = timer.id
+            self._inflight[task] = timer.id
             task.add_done_callback(self._settled)
         ALERT_WORK_IN_FLIGHT.set(len(self._inflight))
         if len(due) < room:
@@ -175,7 +174,7 @@ class TimerWorker:
 
     async def renew_leases(self) -> int:
         """Renew the claims of the handlers in flight (one write for all); returns how many were held."""
-        held = list(self._held.values())
+        held = list(self._inflight.values())
         return await self._timers.extend(held, self._owner, self._scheduler.now()) if held else 0
 
     async def _renew_every(self, period_s: float) -> None:
@@ -187,8 +186,7 @@ class TimerWorker:
                 log.warning("could not renew the alert worker's leases", exc_info=True)
 
     def _settled(self, task: asyncio.Task[None]) -> None:
-        self._inflight.discard(task)
-        self._held.pop(task, None)
+        self._inflight.pop(task, None)
         ALERT_WORK_IN_FLIGHT.set(len(self._inflight))
         if not self._inflight:
             self._wake.set()  # look once more now: if nothing is due, the worker is idle
